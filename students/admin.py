@@ -1,0 +1,261 @@
+"""Django admin for the org tree and people.
+
+Superusers see everything. Staff users who are not superusers see only what their posts let
+them see, through the same scoping module as every page and API.
+"""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import idnumber, scoping
+from .models import (
+    Classroom,
+    Closure,
+    County,
+    Grade,
+    Guardian,
+    Post,
+    School,
+    SchoolYear,
+    Student,
+    Term,
+    Township,
+    User,
+    Village,
+)
+
+
+class ScopedAdminMixin:
+    """Limit the change list, the change form and foreign-key choices to the user's scope."""
+
+    def scope_queryset(self, request, queryset):
+        raise NotImplementedError
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return self.scope_queryset(request, queryset)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            related = {
+                School: scoping.schools_visible_to,
+                Classroom: scoping.classrooms_visible_to,
+                Student: scoping.students_visible_to,
+            }.get(db_field.related_model)
+            if related is not None:
+                kwargs["queryset"] = related(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _county_ids(request):
+    """Counties the user works in (for reference data such as townships and calendars)."""
+    return Post.objects.active().filter(user=request.user).values("county_id")
+
+
+@admin.register(County)
+class CountyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(pk__in=_county_ids(request))
+
+
+class VillageInline(admin.TabularInline):
+    model = Village
+    extra = 0
+
+
+@admin.register(Township)
+class TownshipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "code", "county"]
+    list_filter = ["county"]
+    search_fields = ["name", "code"]
+    inlines = [VillageInline]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(county_id__in=_county_ids(request))
+
+
+@admin.register(Village)
+class VillageAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "code", "township"]
+    list_filter = ["township"]
+    search_fields = ["name", "code", "township__name"]
+    list_select_related = ["township"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(township__county_id__in=_county_ids(request))
+
+
+class GradeInline(admin.TabularInline):
+    model = Grade
+    extra = 0
+
+
+@admin.register(School)
+class SchoolAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "code", "stage", "township", "dropout_rate_target"]
+    list_filter = ["stage", "township"]
+    search_fields = ["name", "code"]
+    list_select_related = ["township"]
+    inlines = [GradeInline]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(pk__in=scoping.schools_visible_to(request.user).values("pk"))
+
+
+@admin.register(Grade)
+class GradeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "level", "school"]
+    list_filter = ["level"]
+    search_fields = ["school__name"]
+    list_select_related = ["school"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(school__in=scoping.schools_visible_to(request.user))
+
+
+@admin.register(Classroom)
+class ClassroomAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "school", "grade", "number"]
+    list_filter = ["grade__level", "school__stage"]
+    search_fields = ["name", "school__name"]
+    list_select_related = ["school", "grade"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(pk__in=scoping.classrooms_visible_to(request.user).values("pk"))
+
+
+class GuardianInline(admin.TabularInline):
+    model = Guardian
+    extra = 0
+
+
+@admin.register(Student)
+class StudentAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["name", "student_no", "id_number", "gender", "school", "classroom", "status"]
+    list_filter = ["status", "gender", "left_behind", "poverty_registered", "disabled", "school__stage"]
+    search_fields = ["name", "name_initials", "name_pinyin", "student_no"]
+    list_select_related = ["school", "classroom"]
+    autocomplete_fields = ["village"]
+    raw_id_fields = ["school", "classroom"]
+    inlines = [GuardianInline]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(scoping.student_q(scoping.scope_for(request.user)))
+
+    @admin.display(description=_("身份证号"))
+    def masked_id_number(self, obj):
+        return idnumber.mask(obj.id_number)
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if not scoping.scope_for(request.user).sees_full_id_numbers:
+            columns[columns.index("id_number")] = "masked_id_number"
+        return columns
+
+    def get_exclude(self, request, obj=None):
+        if not scoping.scope_for(request.user).sees_full_id_numbers:
+            return ["id_number"]
+        return super().get_exclude(request, obj)
+
+
+@admin.register(Guardian)
+class GuardianAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "relation", "phone", "student", "works_away"]
+    list_filter = ["relation", "works_away"]
+    search_fields = ["name", "phone", "student__name"]
+    raw_id_fields = ["student"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(scoping.student_q(scoping.scope_for(request.user), "student__"))
+
+
+class TermInline(admin.TabularInline):
+    model = Term
+    extra = 0
+
+
+@admin.register(SchoolYear)
+class SchoolYearAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "county", "start_date", "end_date"]
+    list_filter = ["county"]
+    search_fields = ["name"]
+    inlines = [TermInline]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(county_id__in=_county_ids(request))
+
+
+@admin.register(Term)
+class TermAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "school_year", "start_date", "end_date"]
+    list_filter = ["school_year"]
+    search_fields = ["name"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(school_year__county_id__in=_county_ids(request))
+
+
+@admin.register(Closure)
+class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["start_date", "end_date", "reason", "county"]
+    list_filter = ["county"]
+    search_fields = ["reason"]
+    date_hierarchy = "start_date"
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(county_id__in=_county_ids(request))
+
+
+class PostInline(admin.TabularInline):
+    model = Post
+    extra = 0
+    fk_name = "user"
+    raw_id_fields = ["classroom", "school", "village", "township"]
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
+    list_display = ["username", "display_name", "phone", "is_active", "is_staff"]
+    search_fields = ["username", "display_name", "phone"]
+    fieldsets = (*BaseUserAdmin.fieldsets, (_("联系方式"), {"fields": ("display_name", "phone")}))
+    inlines = [PostInline]
+
+    def scope_queryset(self, request, queryset):
+        # Colleagues whose posts lie within what this user can see, and the user themself.
+        user = request.user
+        schools = scoping.schools_visible_to(user).values("pk")
+        within = Q(posts__school_id__in=schools) | Q(posts__classroom__school_id__in=schools)
+        county_ids = scoping.scope_for(user).county_ids
+        if county_ids:
+            within |= Q(posts__county_id__in=county_ids)
+        return queryset.filter(within | Q(pk=user.pk)).distinct()
+
+
+@admin.register(Post)
+class PostAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "role", "title", "scope_label", "start_date", "end_date"]
+    list_filter = ["role", "county"]
+    search_fields = ["user__username", "user__display_name", "title"]
+    raw_id_fields = ["user", "classroom", "school", "village", "township"]
+    list_select_related = ["user", "classroom", "school", "village", "township", "county"]
+
+    def scope_queryset(self, request, queryset):
+        scope = scoping.scope_for(request.user)
+        schools = scoping.schools_visible_to(request.user).values("pk")
+        within = Q(school_id__in=schools) | Q(user=request.user)
+        if scope.county_ids:
+            within |= Q(county_id__in=scope.county_ids)
+        return queryset.filter(within)
+
+
+admin.site.site_header = _("控辍保学管理后台")
+admin.site.site_title = _("控辍保学")
+admin.site.index_title = _("系统管理")

@@ -1,0 +1,29 @@
+"""Shared API plumbing: pagination and the one mapping from domain errors to HTTP."""
+
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import DomainError, ImportRejected
+
+
+class StandardPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message}
+        if isinstance(exc, ImportRejected):
+            body["errors"] = exc.details or []
+        elif exc.details is not None:
+            body["current"] = exc.details
+        return Response(body, status=exc.status_code)
+    return drf_exception_handler(exc, context)
+
+
+def created(data) -> Response:
+    return Response(data, status=status.HTTP_201_CREATED)

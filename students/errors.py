@@ -1,0 +1,36 @@
+"""Domain errors, mapped once to HTTP answers (api_common) and to page messages (views)."""
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request. ``message`` is shown to the user (Chinese)."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, details=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+
+
+class ImportRejected(DomainError):
+    """A roster file was refused as a whole; ``details`` lists every problem."""
+
+    status_code = 400
+
+
+class InvalidTransition(DomainError):
+    status_code = 409
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class OutOfScope(DomainError):
+    """The object does not exist for this user."""
+
+    status_code = 404

@@ -1,0 +1,206 @@
+"""Who may see what. The one place that decides it.
+
+Every list, detail, count, search, export and report starts from a selector here. Objects
+outside a user's scope do not exist for them: callers answer 404, never 403.
+
+Scopes come from the user's active posts:
+- bureau → the whole county;
+- principal / school leader → their school;
+- class teacher / subject teacher → their classroom;
+- township / village cadre → students whose home village lies in their township / village
+  (the administrative line), and the schools and classrooms those students attend.
+"""
+
+import dataclasses
+import datetime as dt
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from . import idnumber
+from .models import Classroom, Post, School, Student
+
+_CACHE_ATTR = "_kc_scope"
+
+# Roles that see full identity numbers; everyone else sees the last four digits.
+FULL_ID_ROLES = frozenset({Post.Role.BUREAU, Post.Role.PRINCIPAL, Post.Role.SCHOOL_LEADER})
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    superuser: bool = False
+    roles: frozenset[str] = frozenset()
+    county_ids: frozenset[int] = frozenset()
+    township_ids: frozenset[int] = frozenset()
+    village_ids: frozenset[int] = frozenset()
+    school_ids: frozenset[int] = frozenset()
+    classroom_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.superuser
+            or self.county_ids
+            or self.township_ids
+            or self.village_ids
+            or self.school_ids
+            or self.classroom_ids
+        )
+
+    @property
+    def sees_full_id_numbers(self) -> bool:
+        return self.superuser or bool(self.roles & FULL_ID_ROLES)
+
+    @property
+    def residence_line(self) -> bool:
+        return bool(self.township_ids or self.village_ids)
+
+
+def scope_for(user, on: dt.date | None = None) -> Scope:
+    """The user's scope today (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    if on is None:
+        cached = getattr(user, _CACHE_ATTR, None)
+        if cached is not None:
+            return cached
+    if user.is_superuser:
+        scope = Scope(superuser=True)
+    else:
+        rows = Post.objects.active(on or timezone.localdate()).filter(user=user).values_list(
+            "role", "county_id", "township_id", "village_id", "school_id", "classroom_id"
+        )
+        roles, counties, townships, villages, schools, classrooms = set(), set(), set(), set(), set(), set()
+        for role, county_id, township_id, village_id, school_id, classroom_id in rows:
+            roles.add(role)
+            if role == Post.Role.BUREAU:
+                counties.add(county_id)
+            elif role in Post.SCHOOL_ROLES:
+                schools.add(school_id)
+            elif role in Post.CLASSROOM_ROLES:
+                classrooms.add(classroom_id)
+            elif role == Post.Role.CADRE:
+                if village_id:
+                    villages.add(village_id)
+                else:
+                    townships.add(township_id)
+        scope = Scope(
+            roles=frozenset(roles),
+            county_ids=frozenset(counties),
+            township_ids=frozenset(townships),
+            village_ids=frozenset(villages),
+            school_ids=frozenset(schools),
+            classroom_ids=frozenset(classrooms),
+        )
+    if on is None:
+        setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def forget_scope(user) -> None:
+    """Drop the cached scope (after posts change within one request or test)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def _never() -> Q:
+    return Q(pk__in=[])
+
+
+def student_q(scope: Scope, prefix: str = "") -> Q:
+    """Q over Student (or over a model reaching Student through ``prefix``, e.g. 'student__')."""
+    if scope.superuser:
+        return Q()
+    q = _never()
+    if scope.county_ids:
+        q |= Q(**{f"{prefix}school__county_id__in": scope.county_ids})
+    if scope.school_ids:
+        q |= Q(**{f"{prefix}school_id__in": scope.school_ids})
+    if scope.classroom_ids:
+        q |= Q(**{f"{prefix}classroom_id__in": scope.classroom_ids})
+    if scope.township_ids:
+        q |= Q(**{f"{prefix}village__township_id__in": scope.township_ids})
+    if scope.village_ids:
+        q |= Q(**{f"{prefix}village_id__in": scope.village_ids})
+    return q
+
+
+def students_visible_to(user) -> QuerySet[Student]:
+    return Student.objects.filter(student_q(scope_for(user)))
+
+
+def _residents_q(scope: Scope, school_field: str) -> Q:
+    """Cadres see the schools / classrooms their residents attend."""
+    if not scope.residence_line:
+        return _never()
+    residents = Student.objects.filter(
+        Q(village__township_id__in=scope.township_ids) | Q(village_id__in=scope.village_ids),
+        **{school_field: OuterRef("pk")},
+    )
+    return Q(Exists(residents))
+
+
+def schools_visible_to(user) -> QuerySet[School]:
+    scope = scope_for(user)
+    if scope.superuser:
+        return School.objects.all()
+    q = _never()
+    if scope.county_ids:
+        q |= Q(county_id__in=scope.county_ids)
+    if scope.school_ids:
+        q |= Q(pk__in=scope.school_ids)
+    if scope.classroom_ids:
+        q |= Q(classrooms__in=scope.classroom_ids)
+    q |= _residents_q(scope, "school_id")
+    return School.objects.filter(pk__in=School.objects.filter(q).values("pk"))
+
+
+def classrooms_visible_to(user) -> QuerySet[Classroom]:
+    scope = scope_for(user)
+    if scope.superuser:
+        return Classroom.objects.all()
+    q = _never()
+    if scope.county_ids:
+        q |= Q(school__county_id__in=scope.county_ids)
+    if scope.school_ids:
+        q |= Q(school_id__in=scope.school_ids)
+    if scope.classroom_ids:
+        q |= Q(pk__in=scope.classroom_ids)
+    q |= _residents_q(scope, "classroom_id")
+    return Classroom.objects.filter(q)
+
+
+def get_visible_or_404(queryset: QuerySet, **lookup):
+    """Fetch one object from an already scoped queryset; out of scope is simply not found."""
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def can_manage_classroom(user, classroom: Classroom) -> bool:
+    """May write the roster / attendance of this classroom (not merely see some of its students)."""
+    scope = scope_for(user)
+    return (
+        scope.superuser
+        or classroom.pk in scope.classroom_ids
+        or classroom.school_id in scope.school_ids
+        or classroom.school.county_id in scope.county_ids
+    )
+
+
+def manageable_classrooms(user) -> QuerySet[Classroom]:
+    scope = scope_for(user)
+    if scope.superuser:
+        return Classroom.objects.all()
+    return Classroom.objects.filter(
+        Q(pk__in=scope.classroom_ids) | Q(school_id__in=scope.school_ids) | Q(school__county_id__in=scope.county_ids)
+    )
+
+
+def display_id_number(user, value: str) -> str:
+    """身份证号 as this user may see it: masked but for the last four digits unless their role allows."""
+    if scope_for(user).sees_full_id_numbers:
+        return value
+    return idnumber.mask(value)

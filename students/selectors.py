@@ -1,0 +1,77 @@
+"""Reads of the org tree and people. Every function starts from a scoped queryset."""
+
+from django.db.models import Count, Q, QuerySet
+
+from .models import Classroom, School, Student
+from .scoping import (
+    classrooms_visible_to,
+    get_visible_or_404,
+    schools_visible_to,
+    scope_for,
+    student_q,
+    students_visible_to,
+)
+
+
+def _enrolled_count(user) -> Count:
+    """Count of the user's visible enrolled students, for annotating schools or classrooms."""
+    condition = Q(students__status=Student.Status.ENROLLED) & student_q(scope_for(user), "students__")
+    return Count("students", filter=condition, distinct=True)
+
+
+def search_students(queryset: QuerySet[Student], q: str) -> QuerySet[Student]:
+    """Name (汉字), pinyin initials or full pinyin, or 学籍号 / 身份证号 prefix."""
+    q = (q or "").strip()
+    if not q:
+        return queryset
+    if q.isascii():
+        low = q.lower().replace(" ", "")
+        condition = Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low)
+        condition |= Q(student_no__istartswith=q)
+        if any(ch.isdigit() for ch in q):
+            condition |= Q(id_number__startswith=q.upper()) if len(q) >= 6 else Q()
+        return queryset.filter(condition)
+    return queryset.filter(Q(name__contains=q) | Q(student_no__istartswith=q))
+
+
+def student_list(user, *, q: str = "", school=None, classroom=None, status: str = "") -> QuerySet[Student]:
+    qs = students_visible_to(user).select_related("school", "classroom", "classroom__grade", "village")
+    if school:
+        qs = qs.filter(school_id=school)
+    if classroom:
+        qs = qs.filter(classroom_id=classroom)
+    if status:
+        qs = qs.filter(status=status)
+    return search_students(qs, q).order_by("classroom__grade__level", "classroom__number", "name_pinyin", "id")
+
+
+def student_detail(user, pk) -> Student:
+    qs = students_visible_to(user).select_related(
+        "school", "classroom", "classroom__grade", "village", "village__township"
+    )
+    return get_visible_or_404(qs.prefetch_related("guardians"), pk=pk)
+
+
+def school_list(user, *, q: str = "") -> QuerySet[School]:
+    """Schools in scope with the number of the user's visible enrolled students and classes."""
+    qs = schools_visible_to(user).select_related("township").order_by("code")
+    if q:
+        qs = qs.filter(Q(name__contains=q) | Q(code__startswith=q))
+    return qs.annotate(enrolled_count=_enrolled_count(user))
+
+
+def school_detail(user, pk) -> School:
+    return get_visible_or_404(schools_visible_to(user).select_related("county", "township"), pk=pk)
+
+
+def classroom_list(user, *, school=None, grade=None) -> QuerySet[Classroom]:
+    qs = classrooms_visible_to(user).select_related("school", "grade")
+    if school:
+        qs = qs.filter(school_id=school)
+    if grade:
+        qs = qs.filter(grade__level=grade)
+    return qs.annotate(enrolled_count=_enrolled_count(user)).order_by("school__code", "grade__level", "number")
+
+
+def classroom_detail(user, pk) -> Classroom:
+    return get_visible_or_404(classrooms_visible_to(user).select_related("school", "grade"), pk=pk)

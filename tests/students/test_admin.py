@@ -1,0 +1,57 @@
+"""Django admin: everything for superusers, scoped for staff who are not."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def make_staff(user):
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="students"))
+    return user
+
+
+def test_superuser_sees_every_student(world, client):
+    admin = f.UserFactory(username="root", is_superuser=True, is_staff=True)
+    client.force_login(admin)
+    page = client.get(reverse("admin:students_student_changelist"))
+    assert page.status_code == 200
+    for student in world.students_a + world.students_c:
+        assert student.student_no in page.content.decode()
+
+
+def test_staff_principal_sees_only_own_school_in_admin(world, client):
+    client.force_login(make_staff(world.principal))
+    page = client.get(reverse("admin:students_student_changelist")).content.decode()
+    for student in world.students_a + world.students_b:
+        assert student.student_no in page
+    for student in world.students_c:
+        assert student.student_no not in page
+    outside = world.students_c[0]
+    assert client.get(reverse("admin:students_student_change", args=[outside.pk])).status_code == 302
+    schools = client.get(reverse("admin:students_school_changelist")).content.decode()
+    assert world.school.name in schools
+    assert world.school2.name not in schools
+
+
+def test_staff_teacher_sees_masked_id_numbers_in_admin(world, client):
+    client.force_login(make_staff(world.teacher))
+    page = client.get(reverse("admin:students_student_changelist")).content.decode()
+    student = world.students_a[0]
+    assert student.id_number not in page
+    assert "*" * 14 + student.id_number[-4:] in page
+    change = client.get(reverse("admin:students_student_change", args=[student.pk])).content.decode()
+    assert student.id_number not in change
+
+
+def test_admin_search_by_pinyin_initials(world, client):
+    admin = f.UserFactory(username="root", is_superuser=True, is_staff=True)
+    target = f.StudentFactory(classroom=world.class_a, name="欧阳娜娜")
+    client.force_login(admin)
+    page = client.get(reverse("admin:students_student_changelist"), {"q": "oynn"}).content.decode()
+    assert target.student_no in page

@@ -1,0 +1,33 @@
+"""A real Celery worker against a real Redis (started by ``make test``)."""
+
+import os
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from config.celery import app
+from students.tasks import school_enrolment
+
+pytestmark = pytest.mark.celery_worker
+
+
+@pytest.fixture
+def redis_celery(settings):
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("REDIS_URL is not set: make test must start Redis")
+        pytest.skip("needs REDIS_URL (run through make test)")
+    previous = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
+    yield app
+    app.conf.update(previous)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_runs_task_against_database(redis_celery, world):
+    with start_worker(redis_celery, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        result = school_enrolment.delay(world.school.pk)
+        answer = result.get(timeout=30)
+    assert result.status == "SUCCESS"
+    assert answer == {"school": world.school.code, "by_grade": {"7": 6}}
