@@ -49,7 +49,9 @@ def obtain_token(request):
 def me(request):
     user = request.user
     scope = scope_for(user)
-    posts = Post.objects.active().filter(user=user).select_related("county", "township", "village", "school", "classroom")
+    posts = (
+        Post.objects.active().filter(user=user).select_related("county", "township", "village", "school", "classroom")
+    )
     return Response(
         {
             "id": user.pk,
@@ -99,7 +101,9 @@ class StudentViewSet(viewsets.ReadOnlyModelViewSet):
         return StudentDetailSerializer if self.action == "retrieve" else StudentSerializer
 
     @extend_schema(
-        request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
         responses={
             200: inline_serializer(
                 "ImportResult", {"created": serializers.IntegerField(), "updated": serializers.IntegerField()}

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -31,7 +32,7 @@ def validate_id_number(value: str) -> str:
     if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise ValidationError(_("身份证号应为18位:前17位数字,最后一位为数字或X"), code="format")
     born = birth_date_of(number)
-    if born is None or born > dt.date.today() or born.year < 1900:
+    if born is None or born > timezone.localdate() or born.year < 1900:
         raise ValidationError(_("身份证号中的出生日期无效"), code="birth_date")
     if check_char(number[:17]) != number[17]:
         raise ValidationError(_("身份证号校验位错误,请核对"), code="checksum")

@@ -242,9 +242,7 @@ class Student(models.Model):
         verbose_name_plural = _("学生")
         ordering = ["classroom_id", "name_pinyin", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["id_number"], condition=~Q(id_number=""), name="student_unique_id_number"
-            ),
+            models.UniqueConstraint(fields=["id_number"], condition=~Q(id_number=""), name="student_unique_id_number"),
         ]
         indexes = [
             models.Index(fields=["school", "status"], name="student_school_status"),

@@ -68,8 +68,10 @@ def scope_for(user, on: dt.date | None = None) -> Scope:
     if user.is_superuser:
         scope = Scope(superuser=True)
     else:
-        rows = Post.objects.active(on or timezone.localdate()).filter(user=user).values_list(
-            "role", "county_id", "township_id", "village_id", "school_id", "classroom_id"
+        rows = (
+            Post.objects.active(on or timezone.localdate())
+            .filter(user=user)
+            .values_list("role", "county_id", "township_id", "village_id", "school_id", "classroom_id")
         )
         roles, counties, townships, villages, schools, classrooms = set(), set(), set(), set(), set(), set()
         for role, county_id, township_id, village_id, school_id, classroom_id in rows:

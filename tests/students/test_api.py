@@ -126,7 +126,7 @@ def test_bureau_of_another_county_sees_nothing(world, api):
 
 def test_cadre_sees_residents_of_their_township_only(world, api):
     api.as_user(world.cadre)
-    residents = world.students_a + [world.students_c[-1]]
+    residents = [*world.students_a, world.students_c[-1]]
     assert ids(api.get(reverse("api-student-list"))) == pks(residents)
     assert api.get(reverse("api-student-detail", args=[world.students_b[0].pk])).status_code == 404
     # Schools and classrooms their residents attend, nothing else.
@@ -202,7 +202,9 @@ def test_list_is_paginated(world, api):
 # --- masking ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "masked"), [("teacher", True), ("cadre", True), ("principal", False), ("bureau", False)])
+@pytest.mark.parametrize(
+    ("who", "masked"), [("teacher", True), ("cadre", True), ("principal", False), ("bureau", False)]
+)
 def test_id_number_masked_for_teachers_and_cadres(world, api, who, masked):
     student = world.students_a[0]
     shown = api.as_user(getattr(world, who)).get(reverse("api-student-detail", args=[student.pk])).json()["id_number"]

@@ -16,7 +16,9 @@ D = dt.date
 @pytest.fixture
 def calendar(db):
     term = f.TermFactory()
-    Closure.objects.create(county=term.school_year.county, start_date=D(2026, 11, 6), end_date=D(2026, 11, 6), reason="暴雨停课")
+    Closure.objects.create(
+        county=term.school_year.county, start_date=D(2026, 11, 6), end_date=D(2026, 11, 6), reason="暴雨停课"
+    )
     return SchoolCalendar(term.school_year.county_id)
 
 

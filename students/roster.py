@@ -1,0 +1,736 @@
+"""Roster import: one .xlsx of a school's students, all rows or none.
+
+Every row is checked before anything is written, and every problem is reported at once as
+``{"row", "field", "message"}`` (Excel row number, Chinese column header, Chinese message), so a
+teacher can fix the whole sheet in one pass. Existing students are matched by 全国学籍号 and
+updated, never duplicated. Writes go through simple_history's bulk helpers so the audit trail
+names the importing user. The number of queries does not grow with the number of rows.
+"""
+
+import dataclasses
+import datetime as dt
+import io
+import re
+import zipfile
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+from openpyxl.worksheet.datavalidation import DataValidation
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from . import idnumber
+from .errors import ImportRejected
+from .models import Classroom, Guardian, School, Student, Village, normalize_classroom_name
+from .scoping import manageable_classrooms, scope_for
+
+CLASSROOM = "班级"
+NAME = "姓名"
+GENDER = "性别"
+BIRTH_DATE = "出生日期"
+STUDENT_NO = "全国学籍号"
+ID_NUMBER = "身份证号"
+ETHNICITY = "民族"
+VILLAGE = "户籍村(社区)"
+ADDRESS = "现住址"
+BOARDING = "寄宿"
+LEFT_BEHIND = "留守儿童"
+GUARDIAN_NAME = "监护人姓名"
+GUARDIAN_RELATION = "与学生关系"
+GUARDIAN_PHONE = "监护人电话"
+GUARDIAN_AWAY = "监护人是否外出务工"
+
+COLUMNS = [
+    CLASSROOM,
+    NAME,
+    GENDER,
+    BIRTH_DATE,
+    STUDENT_NO,
+    ID_NUMBER,
+    ETHNICITY,
+    VILLAGE,
+    ADDRESS,
+    BOARDING,
+    LEFT_BEHIND,
+    GUARDIAN_NAME,
+    GUARDIAN_RELATION,
+    GUARDIAN_PHONE,
+    GUARDIAN_AWAY,
+]
+REQUIRED = (CLASSROOM, NAME, GENDER, BIRTH_DATE, STUDENT_NO)
+TEXT_COLUMNS = (STUDENT_NO, ID_NUMBER, GUARDIAN_PHONE)  # formatted as text "@" in the template
+YES_NO_COLUMNS = (BOARDING, LEFT_BEHIND, GUARDIAN_AWAY)
+
+FILE = "文件"  # the field of file-level problems (row 0)
+MAX_ROWS = 10_000
+CHANGE_REASON = "花名册导入"
+SHEET_TITLE = "学生花名册"
+HELP_TITLE = "填写说明"
+
+# Max lengths follow the model fields, so a long value is a row error, not a database error.
+MAX_LENGTHS = {
+    NAME: 50,
+    STUDENT_NO: 32,
+    ETHNICITY: 20,
+    ADDRESS: 200,
+    GUARDIAN_NAME: 50,
+    GUARDIAN_RELATION: 20,
+    GUARDIAN_PHONE: 30,
+}
+GENDERS = {"男": Student.Gender.MALE, "女": Student.Gender.FEMALE}
+YES = {"是": True, "否": False}
+
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_DATE_DIGITS = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_STUDENT_NO = re.compile(r"^[A-Z0-9]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,28}[0-9]$")
+_SPACES = str.maketrans({"\u3000": " ", "\xa0": " "})
+
+HELP_ROWS = [
+    (CLASSROOM, "必填", "本校已有的班级名称,如 七年级(1)班;括号全角、半角或省略均可(七年级1班)。", "七年级(1)班"),
+    (NAME, "必填", "学生姓名,最多50字。", "张小明"),
+    (GENDER, "必填", "填“男”或“女”,须与身份证号一致。", "男"),
+    (BIRTH_DATE, "必填", "日期,如 2013-05-17、2013/5/17 或 20130517;不能晚于今天,须与身份证号一致。", "2013-05-17"),
+    (
+        STUDENT_NO,
+        "必填",
+        "全国学籍号,只含字母和数字;同一文件内不能重复。已存在的学籍号将更新该学生信息。",
+        "G431226201305170011",
+    ),
+    (
+        ID_NUMBER,
+        "选填",
+        "18位居民身份证号,最后一位可为X;填写时会核对校验位。请勿让Excel把它变成数字。",
+        "431226201305170011",
+    ),
+    (ETHNICITY, "选填", "留空时新学生默认为“汉族”。", "汉族"),
+    (
+        VILLAGE,
+        "选填",
+        "户籍所在村(社区),须是本县已有的村;村名在县内重名时请写成“乡镇+村”,如 清溪镇石门村。",
+        "清溪镇石门村",
+    ),
+    (ADDRESS, "选填", "现住址,最多200字。", "清溪镇石门村3组"),
+    (BOARDING, "选填", "填“是”或“否”,留空新学生按“否”。", "否"),
+    (LEFT_BEHIND, "选填", "填“是”或“否”,留空新学生按“否”。", "是"),
+    (GUARDIAN_NAME, "选填", "一名监护人的姓名;已有同名监护人时更新其信息,否则新增。", "张建国"),
+    (GUARDIAN_RELATION, "填写监护人时必填", "如 父亲、母亲、祖父、祖母、其他亲属。", "父亲"),
+    (GUARDIAN_PHONE, "选填", "手机或座机号码,如 13800000000、0731-12345678。", "13800000000"),
+    (GUARDIAN_AWAY, "选填", "监护人是否外出务工,填“是”或“否”。", "是"),
+]
+HELP_NOTES = [
+    "1. 每行填写一名学生,从第2行开始;请勿修改、删除第1行的列名,可以调整列的顺序。",
+    "2. 全国学籍号、身份证号、电话三列已设为文本格式,请直接输入或“选择性粘贴→数值”,不要让Excel变成科学计数法。",
+    "3. 导入要么全部成功,要么一条也不写入:发现任何错误时会列出所有错误(行号、列名、问题),改正后重新上传即可。",
+    "4. 重新导入同一学籍号的学生会更新其信息,不会重复建档;选填列留空表示不修改已有信息。",
+    "5. 学籍号已属于其他学校的学生,须先办理转学,不能通过花名册导入转入。",
+    "6. 文件须为 .xlsx 格式,不超过5MB,单次最多10000名学生。",
+]
+
+
+@dataclasses.dataclass
+class ImportResult:
+    created: int
+    updated: int
+
+
+@dataclasses.dataclass
+class _Row:
+    """One checked data row. ``None`` in an optional field means "left blank: keep / default"."""
+
+    row: int
+    classroom: Classroom
+    name: str
+    gender: str
+    birth_date: dt.date
+    student_no: str
+    id_number: str | None
+    ethnicity: str | None
+    village: Village | None
+    address: str | None
+    boarding: bool | None
+    left_behind: bool | None
+    guardian_name: str
+    guardian_relation: str
+    guardian_phone: str | None
+    guardian_away: bool | None
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+
+    def add(self, row: int, field: str, message: str) -> None:
+        self.items.append({"row": row, "field": field, "message": message})
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def reject(self) -> ImportRejected:
+        self.items.sort(key=lambda e: (e["row"], _column_order(e["field"])))
+        return ImportRejected(f"导入失败:共{len(self.items)}处错误,未写入任何数据", details=self.items)
+
+
+def _column_order(field: str) -> int:
+    return COLUMNS.index(field) if field in COLUMNS else -1
+
+
+def _file_error(message: str) -> ImportRejected:
+    errors = _Errors()
+    errors.add(0, FILE, message)
+    return errors.reject()
+
+
+# ---------------------------------------------------------------------------------------------
+# Template
+
+
+def build_template() -> bytes:
+    """The empty roster template: headers only on the first sheet, instructions on the second."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET_TITLE
+    bold = Font(bold=True)
+    required_font = Font(bold=True, color="C00000")
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    widths = {CLASSROOM: 14, NAME: 10, GENDER: 6, BIRTH_DATE: 12, STUDENT_NO: 24, ID_NUMBER: 22, VILLAGE: 18}
+    widths |= {ADDRESS: 28, GUARDIAN_PHONE: 16, GUARDIAN_AWAY: 18, ETHNICITY: 8}
+    for index, header in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=1, column=index, value=header)
+        cell.font = required_font if header in REQUIRED else bold
+        cell.fill = fill
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+        letter = get_column_letter(index)
+        ws.column_dimensions[letter].width = widths.get(header, max(10, len(header) * 2 + 2))
+        if header in TEXT_COLUMNS:
+            ws.column_dimensions[letter].number_format = "@"
+        elif header == BIRTH_DATE:
+            ws.column_dimensions[letter].number_format = "yyyy-mm-dd"
+    ws.freeze_panes = "A2"
+
+    def choice(column: str, options: str) -> None:
+        letter = get_column_letter(COLUMNS.index(column) + 1)
+        rule = DataValidation(type="list", formula1=f'"{options}"', allow_blank=True, showErrorMessage=True)
+        rule.error = f"请选择:{options.replace(',', '/')}"
+        rule.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
+        ws.add_data_validation(rule)
+
+    choice(GENDER, "男,女")
+    for column in YES_NO_COLUMNS:
+        choice(column, "是,否")
+
+    help_ws = wb.create_sheet(HELP_TITLE)
+    help_ws.append(["学生花名册填写说明(红色列名为必填项)"])
+    help_ws["A1"].font = Font(bold=True, size=14)
+    for note in HELP_NOTES:
+        help_ws.append([note])
+    help_ws.append([])
+    help_ws.append(["列名", "是否必填", "填写要求", "示例"])
+    header_row = help_ws.max_row
+    for cell in help_ws[header_row]:
+        cell.font = bold
+        cell.fill = fill
+    for column, required, rule_text, example in HELP_ROWS:
+        help_ws.append([column, required, rule_text, example])
+        for cell in help_ws[help_ws.max_row]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.number_format = "@"
+    for letter, width in zip("ABCD", (20, 16, 70, 24), strict=True):
+        help_ws.column_dimensions[letter].width = width
+
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+
+
+def import_roster(*, user, upload, school_id=None) -> ImportResult:
+    """Import ``upload`` (an .xlsx roster) into ``school_id`` (or the user's only school).
+
+    Raises ImportRejected listing every problem; on success writes every row in one transaction.
+    """
+    _check_upload(upload)
+    school, classrooms = _target_school(user, school_id)
+    rows = _read_rows(upload)
+    header_row, positions = _find_header(rows)
+    errors = _Errors()
+    missing = [column for column in REQUIRED if column not in positions]
+    if missing:
+        errors.add(header_row, FILE, f"缺少必填列:{'、'.join(missing)};请使用系统提供的模板,不要修改第一行列名")
+        raise errors.reject()
+
+    data = [(number, values) for number, values in enumerate(rows, start=1) if number > header_row]
+    data = [(number, values) for number, values in data if any(_text(v) for v in values)]
+    if not data:
+        raise _file_error("文件中没有学生数据,请从第2行起每行填写一名学生")
+    if len(data) > MAX_ROWS:
+        raise _file_error(f"单次最多导入{MAX_ROWS}名学生,请拆分文件后分批导入")
+
+    villages = _VillageLookup(school.county_id)
+    classroom_by_name = {normalize_classroom_name(c.name): c for c in classrooms}
+    checked: list[_Row] = []
+    for number, values in data:
+        cells = {column: values[i] if i < len(values) else None for column, i in positions.items()}
+        row = _check_row(number, cells, classroom_by_name, villages, errors)
+        if row is not None:
+            checked.append(row)
+
+    _check_duplicates_in_file(checked, errors)
+    existing = _check_against_database(user, school, checked, classrooms, errors)
+    if errors:
+        raise errors.reject()
+    return _write(user=user, school=school, rows=checked, existing=existing)
+
+
+def _check_upload(upload) -> None:
+    if upload is None:
+        raise _file_error("请选择要上传的文件")
+    name = (getattr(upload, "name", "") or "").lower()
+    if not name.endswith(".xlsx"):
+        raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册")
+    limit = settings.ROSTER_IMPORT_MAX_BYTES
+    if upload.size > limit:
+        raise _file_error(f"文件超过{limit // (1024 * 1024)}MB,请删除无关内容或拆分后再上传")
+    if upload.size == 0:
+        raise _file_error("文件为空,文件中没有学生数据")
+
+
+def _target_school(user, school_id) -> tuple[School, list[Classroom]]:
+    """The school the rows go to and the classrooms of it this user may write."""
+    manageable = manageable_classrooms(user)
+    school_ids = set(manageable.values_list("school_id", flat=True).distinct())
+    if school_id not in (None, ""):
+        try:
+            chosen = int(school_id)
+        except (TypeError, ValueError):
+            chosen = None
+        if chosen not in school_ids:
+            raise _file_error("无权导入该学校")
+    elif not school_ids:
+        raise _file_error("您没有可导入花名册的班级")
+    elif len(school_ids) > 1:
+        raise _file_error("请选择学校")
+    else:
+        (chosen,) = school_ids
+    classrooms = list(manageable.filter(school_id=chosen).select_related("school"))
+    return classrooms[0].school, classrooms
+
+
+def _read_rows(upload) -> list[tuple]:
+    upload.seek(0)
+    content = upload.read()
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册")
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a broken or foreign zip
+        raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册") from exc
+    try:
+        ws = wb[SHEET_TITLE] if SHEET_TITLE in wb.sheetnames else wb.worksheets[0]
+        ws.reset_dimensions()  # some writers store a wrong <dimension>; read every row
+        return [tuple(row) for row in ws.iter_rows(values_only=True)]
+    except Exception as exc:
+        raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册") from exc
+    finally:
+        wb.close()
+
+
+def _header_key(value) -> str:
+    text = _text(value).replace("*", "").replace("(", "(").replace(")", ")").replace(" ", "")
+    return text.replace("(必填)", "").replace("(选填)", "")
+
+
+_HEADER_KEYS = {_header_key(column): column for column in COLUMNS}
+
+
+def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int]]:
+    """The header row (1-based) and the position of each known column.
+
+    Usually row 1; a title row or two above the headers is tolerated.
+    """
+    for number, values in enumerate(rows[:10], start=1):
+        positions: dict[str, int] = {}
+        for index, value in enumerate(values):
+            column = _HEADER_KEYS.get(_header_key(value))
+            if column and column not in positions:
+                positions[column] = index
+        if len(positions) >= 3:
+            return number, positions
+    if not rows or not any(_text(v) for row in rows for v in row):
+        raise _file_error("文件中没有学生数据,请从第2行起每行填写一名学生")
+    return 1, {}
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return " ".join(str(value).translate(_SPACES).split())
+
+
+def _person_name(value) -> str:
+    """Chinese names padded with spaces ('张　伟') lose them; 'Ayi Li' keeps a single space."""
+    text = _text(value)
+    if text and not any(ch.isascii() and ch.isalpha() for ch in text):
+        text = text.replace(" ", "")
+    return text
+
+
+def _parse_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if float(value).is_integer() and 19000101 <= value <= 29991231:
+            value = str(int(value))
+        elif 1 <= value < 100_000:  # an Excel serial date in a cell not formatted as a date
+            try:
+                return from_excel(value).date()
+            except (ValueError, OverflowError):
+                return None
+        else:
+            return None
+    text = _text(value)
+    match = _DATE_TEXT.match(text) or _DATE_DIGITS.match(text)
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+class _VillageLookup:
+    """Villages of the school's county: '乡镇+村' always, the bare village name when unique."""
+
+    def __init__(self, county_id: int) -> None:
+        self.full: dict[str, Village] = {}
+        self.by_name: dict[str, list[Village]] = defaultdict(list)
+        for village in Village.objects.filter(township__county_id=county_id).select_related("township"):
+            self.full[village.township.name + village.name] = village
+            self.by_name[village.name].append(village)
+
+    def find(self, text: str) -> tuple[Village | None, str]:
+        key = text.replace(" ", "")
+        if key in self.full:
+            return self.full[key], ""
+        found = self.by_name.get(key, [])
+        if len(found) == 1:
+            return found[0], ""
+        if found:
+            towns = "、".join(v.township.name + v.name for v in found)
+            return None, f"县内有多个“{key}”({towns}),请写成“乡镇+村”"
+        return None, f"本县没有“{text}”这个村(社区),请核对名称,或写成“乡镇+村”,如 清溪镇石门村"
+
+
+def _check_row(number: int, cells: dict, classroom_by_name, villages: _VillageLookup, errors: _Errors) -> _Row | None:
+    """Check one row; add every problem to ``errors``; return the row if it is clean."""
+    before = len(errors.items)
+
+    def fail(field: str, message: str) -> None:
+        errors.add(number, field, message)
+
+    def text(column: str) -> str:
+        value = _person_name(cells.get(column)) if column in (NAME, GUARDIAN_NAME) else _text(cells.get(column))
+        limit = MAX_LENGTHS.get(column)
+        if limit and len(value) > limit:
+            fail(column, f"不能超过{limit}个字")
+        return value
+
+    def required(column: str) -> str:
+        value = text(column)
+        if not value:
+            fail(column, f"{column}不能为空")
+        return value
+
+    def yes_no(column: str) -> bool | None:
+        value = text(column)
+        if not value:
+            return None
+        if value not in YES:
+            fail(column, f"应填“是”或“否”,而不是“{value}”")
+            return None
+        return YES[value]
+
+    classroom = None
+    classroom_text = required(CLASSROOM)
+    if classroom_text:
+        classroom = classroom_by_name.get(normalize_classroom_name(classroom_text))
+        if classroom is None:
+            fail(CLASSROOM, f"找不到班级“{classroom_text}”,或您无权导入该班级;请填写本校已有的班级名称,如 七年级(1)班")
+
+    name = required(NAME)
+
+    gender = None
+    gender_text = required(GENDER)
+    if gender_text:
+        gender = GENDERS.get(gender_text)
+        if gender is None:
+            fail(GENDER, f"性别应填“男”或“女”,而不是“{gender_text}”")
+
+    birth_date = None
+    raw_birth = cells.get(BIRTH_DATE)
+    if required(BIRTH_DATE):
+        birth_date = _parse_date(raw_birth)
+        if birth_date is None:
+            fail(BIRTH_DATE, f"无法识别日期“{_text(raw_birth)}”,请填写如 2013-05-17 的日期")
+        elif birth_date > timezone.localdate():
+            fail(BIRTH_DATE, "出生日期不能晚于今天")
+            birth_date = None
+        elif birth_date.year < 1900:
+            fail(BIRTH_DATE, "出生日期不正确")
+            birth_date = None
+
+    student_no = required(STUDENT_NO).replace(" ", "").upper()
+    if student_no and not _STUDENT_NO.match(student_no):
+        fail(STUDENT_NO, "全国学籍号只能包含字母和数字")
+
+    id_number = None
+    raw_id = cells.get(ID_NUMBER)
+    id_text = text(ID_NUMBER)
+    if id_text:
+        try:
+            id_number = idnumber.validate_id_number(id_text)
+        except ValidationError as exc:
+            message = exc.messages[0]
+            if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
+                message += "(该单元格是数字格式,Excel 只保留15位有效数字,请把该列设为文本后重新输入)"
+            fail(ID_NUMBER, message)
+        else:
+            born = idnumber.birth_date_of(id_number)
+            if birth_date and born != birth_date:
+                fail(BIRTH_DATE, f"出生日期与身份证号中的出生日期({born:%Y-%m-%d})不一致")
+            id_gender = Student.Gender.MALE if int(id_number[16]) % 2 else Student.Gender.FEMALE
+            if gender and gender != id_gender:
+                fail(GENDER, f"性别与身份证号不符(身份证号显示为{Student.Gender(id_gender).label})")
+
+    ethnicity = text(ETHNICITY) or None
+
+    village = None
+    village_text = text(VILLAGE)
+    if village_text:
+        village, problem = villages.find(village_text)
+        if problem:
+            fail(VILLAGE, problem)
+
+    address = text(ADDRESS) or None
+    boarding = yes_no(BOARDING)
+    left_behind = yes_no(LEFT_BEHIND)
+
+    guardian_name = text(GUARDIAN_NAME)
+    relation = text(GUARDIAN_RELATION)
+    phone = text(GUARDIAN_PHONE)
+    away = yes_no(GUARDIAN_AWAY)
+    if guardian_name and not relation:
+        fail(GUARDIAN_RELATION, "填写了监护人姓名,请同时填写与学生关系(如 父亲、母亲、祖父)")
+    if not guardian_name and (relation or phone or away is not None):
+        fail(GUARDIAN_NAME, "填写了监护人信息,请同时填写监护人姓名")
+    if phone and not _PHONE.match(phone):
+        fail(GUARDIAN_PHONE, f"电话号码“{phone}”格式不正确,应为手机号或带区号的座机号")
+
+    if len(errors.items) > before:
+        return None
+    return _Row(
+        row=number,
+        classroom=classroom,
+        name=name,
+        gender=gender,
+        birth_date=birth_date,
+        student_no=student_no,
+        id_number=id_number,
+        ethnicity=ethnicity,
+        village=village,
+        address=address,
+        boarding=boarding,
+        left_behind=left_behind,
+        guardian_name=guardian_name,
+        guardian_relation=relation,
+        guardian_phone=phone or None,
+        guardian_away=away,
+    )
+
+
+def _check_duplicates_in_file(rows: list[_Row], errors: _Errors) -> None:
+    first_by_no: dict[str, int] = {}
+    first_by_id: dict[str, int] = {}
+    for row in rows:
+        if row.student_no in first_by_no:
+            errors.add(row.row, STUDENT_NO, f"全国学籍号与第{first_by_no[row.student_no]}行重复")
+        else:
+            first_by_no[row.student_no] = row.row
+        if row.id_number:
+            if row.id_number in first_by_id:
+                errors.add(row.row, ID_NUMBER, f"身份证号与第{first_by_id[row.id_number]}行重复")
+            else:
+                first_by_id[row.id_number] = row.row
+
+
+def _check_against_database(
+    user, school: School, rows: list[_Row], classrooms: list[Classroom], errors: _Errors
+) -> dict[str, Student]:
+    """Existing students by 学籍号 (that this user may update); problems go to ``errors``."""
+    student_nos = {row.student_no for row in rows}
+    id_numbers = {row.id_number for row in rows if row.id_number}
+    existing = {s.student_no: s for s in Student.objects.filter(student_no__in=student_nos)} if rows else {}
+    id_owner = (
+        dict(Student.objects.filter(id_number__in=id_numbers).values_list("id_number", "student_no"))
+        if id_numbers
+        else {}
+    )
+    scope = scope_for(user)
+    whole_school = scope.superuser or school.pk in scope.school_ids or school.county_id in scope.county_ids
+    manageable_ids = {c.pk for c in classrooms}
+    for row in rows:
+        student = existing.get(row.student_no)
+        if student is not None:
+            if student.school_id != school.pk:
+                errors.add(row.row, STUDENT_NO, "该学籍号已属于其他学校的学生,请先办理转学")
+            elif not (student.classroom_id in manageable_ids or (student.classroom_id is None and whole_school)):
+                errors.add(row.row, STUDENT_NO, "该学籍号已属于本校其他班级的学生,您无权修改,请联系学校管理员")
+        owner = id_owner.get(row.id_number) if row.id_number else None
+        if owner is not None and owner != row.student_no:
+            errors.add(row.row, ID_NUMBER, "该身份证号已登记在另一名学生(学籍号不同)名下,请核对")
+    return existing
+
+
+_STUDENT_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "id_number",
+    "ethnicity",
+    "school_id",
+    "classroom_id",
+    "village_id",
+    "address",
+    "boarding",
+    "left_behind",
+)
+_UPDATE_FIELDS = [
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "gender",
+    "birth_date",
+    "id_number",
+    "ethnicity",
+    "school",
+    "classroom",
+    "village",
+    "address",
+    "boarding",
+    "left_behind",
+    "updated_at",
+]
+
+
+def _apply(student: Student, row: _Row, school: School) -> None:
+    """Copy the row onto the student; blank optional cells keep what the student already has."""
+    student.name = row.name
+    student.gender = row.gender
+    student.birth_date = row.birth_date
+    student.school = school
+    student.classroom = row.classroom
+    if row.id_number is not None:
+        student.id_number = row.id_number
+    if row.ethnicity is not None:
+        student.ethnicity = row.ethnicity
+    if row.village is not None:
+        student.village = row.village
+    if row.address is not None:
+        student.address = row.address
+    if row.boarding is not None:
+        student.boarding = row.boarding
+    if row.left_behind is not None:
+        student.left_behind = row.left_behind
+    student.fill_derived()
+
+
+def _write(*, user, school: School, rows: list[_Row], existing: dict[str, Student]) -> ImportResult:
+    now = timezone.now()
+    new_students: list[Student] = []
+    changed: list[Student] = []
+    student_of_row: dict[int, Student] = {}
+    for row in rows:
+        student = existing.get(row.student_no)
+        if student is None:
+            student = Student(student_no=row.student_no, ethnicity="汉族", boarding=False, left_behind=False)
+            _apply(student, row, school)
+            new_students.append(student)
+        else:
+            before = tuple(getattr(student, f) for f in _STUDENT_FIELDS)
+            _apply(student, row, school)
+            if tuple(getattr(student, f) for f in _STUDENT_FIELDS) != before:
+                student.updated_at = now
+                changed.append(student)
+        student_of_row[row.row] = student
+
+    history_user = user if getattr(user, "is_authenticated", False) else None
+    with transaction.atomic():
+        if new_students:
+            bulk_create_with_history(
+                new_students, Student, default_user=history_user, default_change_reason=CHANGE_REASON
+            )
+        if changed:
+            bulk_update_with_history(
+                changed, Student, _UPDATE_FIELDS, default_user=history_user, default_change_reason=CHANGE_REASON
+            )
+        _write_guardians(rows, student_of_row, [s.pk for s in existing.values()])
+    return ImportResult(created=len(new_students), updated=len(rows) - len(new_students))
+
+
+def _write_guardians(rows: list[_Row], student_of_row: dict[int, Student], existing_ids: list[int]) -> None:
+    """Update the student's guardian of the same name, or add one."""
+    current: dict[tuple[int, str], Guardian] = {}
+    if existing_ids:
+        for guardian in Guardian.objects.filter(student_id__in=existing_ids).order_by("id"):
+            current.setdefault((guardian.student_id, guardian.name), guardian)
+    to_create: list[Guardian] = []
+    to_update: list[Guardian] = []
+    for row in rows:
+        if not row.guardian_name:
+            continue
+        student = student_of_row[row.row]
+        guardian = current.get((student.pk, row.guardian_name))
+        if guardian is None:
+            to_create.append(
+                Guardian(
+                    student=student,
+                    name=row.guardian_name,
+                    relation=row.guardian_relation,
+                    phone=row.guardian_phone or "",
+                    works_away=bool(row.guardian_away),
+                )
+            )
+            continue
+        before = (guardian.relation, guardian.phone, guardian.works_away)
+        guardian.relation = row.guardian_relation
+        if row.guardian_phone is not None:
+            guardian.phone = row.guardian_phone
+        if row.guardian_away is not None:
+            guardian.works_away = row.guardian_away
+        if (guardian.relation, guardian.phone, guardian.works_away) != before:
+            to_update.append(guardian)
+    if to_create:
+        Guardian.objects.bulk_create(to_create)
+    if to_update:
+        Guardian.objects.bulk_update(to_update, ["relation", "phone", "works_away"])

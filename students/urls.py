@@ -1,0 +1,21 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views, views_roster
+
+urlpatterns = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("schools/", views.school_list, name="school-list"),
+    path("schools/<int:pk>/", views.school_detail, name="school-detail"),
+    path("classrooms/<int:pk>/", views.classroom_detail, name="classroom-detail"),
+    path("students/", views.student_list, name="student-list"),
+    path("students/import/", views_roster.roster_import, name="roster-import"),
+    path("students/import/template.xlsx", views_roster.roster_template, name="roster-template"),
+    path("students/<int:pk>/", views.student_detail, name="student-detail"),
+]

@@ -1,0 +1,254 @@
+"""Pages of the org tree and people: thin views over ``students.selectors``.
+
+Every queryset starts from a selector, so scoping is decided in ``students/scoping.py`` only;
+an object outside the user's scope raises Http404 inside the selector.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from . import selectors
+from .models import Classroom, Post, School, Student, Village
+from .scoping import (
+    Scope,
+    classrooms_visible_to,
+    display_id_number,
+    get_visible_or_404,
+    schools_visible_to,
+    scope_for,
+    student_q,
+)
+
+PAGE_SIZE = 50
+HISTORY_LIMIT = 20
+# A class filter drop-down listing more classes than this asks the user to pick a school first.
+CLASS_OPTIONS_LIMIT = 100
+
+# Student.special_groups returns these labels untranslated; mark them for makemessages so the
+# templates can translate them with {% translate %}.
+SPECIAL_GROUP_LABELS = (
+    gettext_noop("留守"),
+    gettext_noop("脱贫户/监测户"),
+    gettext_noop("单亲"),
+    gettext_noop("孤儿/事实无人抚养"),
+    gettext_noop("残疾"),
+    gettext_noop("随迁子女"),
+    gettext_noop("学困"),
+)
+
+
+def _paginate(request, queryset, param: str = "page") -> Page:
+    """One page of ``queryset``; the page knows its parameter and the rest of the query string."""
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get(param))
+    rest = request.GET.copy()
+    rest.pop(param, None)
+    page.page_param = param
+    page.base_query = rest.urlencode()
+    return page
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _with_class_teacher(classrooms: QuerySet[Classroom]) -> QuerySet[Classroom]:
+    """Annotate each classroom with its current class teacher's name, inside the same query."""
+    teacher = (
+        Post.objects.active()
+        .filter(role=Post.Role.CLASS_TEACHER, classroom=OuterRef("pk"))
+        .order_by("start_date", "pk")
+        .annotate(label=Coalesce(NullIf(F("user__display_name"), Value("")), F("user__username")))
+        .values("label")[:1]
+    )
+    return classrooms.annotate(class_teacher_name=Subquery(teacher))
+
+
+def _residents_only(scope: Scope):
+    """Q for students living in the cadre's township / village (the administrative line)."""
+    return student_q(Scope(township_ids=scope.township_ids, village_ids=scope.village_ids))
+
+
+@login_required
+def home(request):
+    user = request.user
+    scope = scope_for(user)
+    context = {"scope": scope, "no_post": scope.is_empty}
+    if scope.superuser or scope.county_ids:
+        context["county_schools"] = _paginate(request, selectors.school_list(user), "schools_page")
+    if scope.school_ids:
+        classes = selectors.classroom_list(user).filter(school_id__in=scope.school_ids)
+        context["school_classes"] = _paginate(request, _with_class_teacher(classes), "classes_page")
+        context["several_schools"] = len(scope.school_ids) > 1
+    if scope.classroom_ids:
+        my_classes = selectors.classroom_list(user).filter(pk__in=scope.classroom_ids)
+        if len(scope.classroom_ids) == 1:
+            my_class = my_classes.first()
+            context["my_class"] = my_class
+            if my_class is not None:
+                students = selectors.student_list(user, classroom=my_class.pk)
+                context["my_students"] = _paginate(request, students, "students_page")
+        else:
+            context["my_classes"] = _paginate(request, _with_class_teacher(my_classes), "my_classes_page")
+    if scope.residence_line:
+        residents = selectors.student_list(user).filter(_residents_only(scope))
+        context["residents"] = _paginate(request, residents, "residents_page")
+    return render(request, "students/home.html", context)
+
+
+@login_required
+def school_list(request):
+    q = request.GET.get("q", "").strip()
+    page = _paginate(request, selectors.school_list(request.user, q=q))
+    return render(request, "students/school_list.html", {"page_obj": page, "q": q})
+
+
+@login_required
+def school_detail(request, pk: int):
+    school = selectors.school_detail(request.user, pk)
+    classes = _with_class_teacher(selectors.classroom_list(request.user, school=school.pk))
+    page = _paginate(request, classes)
+    return render(request, "students/school_detail.html", {"school": school, "page_obj": page})
+
+
+def _student_filters(request) -> dict:
+    status = request.GET.get("status", "")
+    return {
+        "q": request.GET.get("q", "").strip(),
+        "status": status if status in Student.Status.values else "",
+    }
+
+
+@login_required
+def classroom_detail(request, pk: int):
+    classroom = get_visible_or_404(_with_class_teacher(selectors.classroom_list(request.user)), pk=pk)
+    filters = _student_filters(request)
+    students = selectors.student_list(request.user, classroom=classroom.pk, **filters)
+    return render(
+        request,
+        "students/classroom_detail.html",
+        {
+            "classroom": classroom,
+            "page_obj": _paginate(request, students),
+            "filters": filters,
+            "status_choices": Student.Status.choices,
+        },
+    )
+
+
+@login_required
+def student_list(request):
+    user = request.user
+    filters = _student_filters(request)
+    school_id = _int_or_none(request.GET.get("school"))
+    classroom_id = _int_or_none(request.GET.get("classroom"))
+    students = selectors.student_list(user, school=school_id, classroom=classroom_id, **filters)
+
+    schools = list(schools_visible_to(user).order_by("code").values_list("pk", "name"))
+    class_options = (
+        classrooms_visible_to(user).select_related("school").order_by("school__code", "grade__level", "number")
+    )
+    if school_id:
+        class_options = class_options.filter(school_id=school_id)
+    class_options = list(class_options[: CLASS_OPTIONS_LIMIT + 1])
+    too_many_classes = len(class_options) > CLASS_OPTIONS_LIMIT
+    return render(
+        request,
+        "students/student_list.html",
+        {
+            "page_obj": _paginate(request, students),
+            "filters": filters,
+            "school_id": school_id,
+            "classroom_id": classroom_id,
+            "schools": schools,
+            "class_options": [] if too_many_classes else class_options,
+            "too_many_classes": too_many_classes,
+            "show_school": len(schools) > 1,
+            "status_choices": Student.Status.choices,
+        },
+    )
+
+
+@login_required
+def student_detail(request, pk: int):
+    student = selectors.student_detail(request.user, pk)
+    return render(
+        request,
+        "students/student_detail.html",
+        {
+            "student": student,
+            "id_number": display_id_number(request.user, student.id_number),
+            "guardians": list(student.guardians.all()),
+            "history": _history_rows(request.user, student),
+        },
+    )
+
+
+# Change history -------------------------------------------------------------------------------
+
+_FK_MODELS = {"school": School, "classroom": Classroom, "village": Village}
+
+
+def _history_rows(user, student: Student) -> list[dict]:
+    """The latest changes of ``student``: who, when and field by field what (in one query + lookups)."""
+    records = list(student.history.select_related("history_user")[: HISTORY_LIMIT + 1])
+    deltas = []
+    for i, record in enumerate(records[:HISTORY_LIMIT]):
+        older = records[i + 1] if i + 1 < len(records) else None
+        changes = record.diff_against(older).changes if record.history_type == "~" and older else []
+        deltas.append((record, changes))
+
+    # Names of related objects in the changes: one query per model, only if something changed.
+    wanted: dict[str, set] = {name: set() for name in _FK_MODELS}
+    for _record, changes in deltas:
+        for change in changes:
+            if change.field in wanted:
+                wanted[change.field].update(v for v in (change.old, change.new) if v)
+    names: dict[str, dict] = {}
+    for field, ids in wanted.items():
+        if ids:
+            qs = _FK_MODELS[field].objects.filter(pk__in=ids)
+            if field == "village":
+                qs = qs.select_related("township")
+            names[field] = {obj.pk: str(obj) for obj in qs}
+
+    rows = []
+    for record, changes in deltas:
+        rows.append(
+            {
+                "when": record.history_date,
+                "who": str(record.history_user) if record.history_user else _("系统"),
+                "kind": record.history_type,
+                "changes": [
+                    {
+                        "field": Student._meta.get_field(change.field).verbose_name,
+                        "old": _display_value(user, change.field, change.old, names),
+                        "new": _display_value(user, change.field, change.new, names),
+                    }
+                    for change in changes
+                ],
+            }
+        )
+    return rows
+
+
+def _display_value(user, field_name: str, value, names: dict) -> str:
+    if value in (None, ""):
+        return "—"
+    if field_name == "id_number":
+        return display_id_number(user, value)
+    if field_name in _FK_MODELS:
+        return names.get(field_name, {}).get(value, f"#{value}")
+    field = Student._meta.get_field(field_name)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    return str(value)
