@@ -1,12 +1,14 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import api
+from . import api, api_attendance
 
 router = DefaultRouter(trailing_slash=True)
 router.register("schools", api.SchoolViewSet, basename="api-school")
 router.register("classrooms", api.ClassroomViewSet, basename="api-classroom")
 router.register("students", api.StudentViewSet, basename="api-student")
+router.register("attendance", api_attendance.AttendanceViewSet, basename="api-attendance")
+router.register("risk-flags", api_attendance.RiskFlagViewSet, basename="api-riskflag")
 
 urlpatterns = [
     path("auth/token/", api.obtain_token, name="api-token"),

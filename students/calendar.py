@@ -9,8 +9,10 @@ deadline counts working days.
 import datetime as dt
 import functools
 import logging
+import time
 
 import chinese_calendar
+from django.db.models.signals import post_delete, post_save
 
 from .models import Closure, Term
 
@@ -116,3 +118,26 @@ class SchoolCalendar:
                 days.append(day)
             day -= ONE_DAY
         return list(reversed(days))
+
+
+_CALENDAR_TTL_SECONDS = 60
+_calendars: dict[int, tuple[float, SchoolCalendar]] = {}
+
+
+def cached_school_calendar(county_id: int) -> SchoolCalendar:
+    """A county's calendar, reloaded at most once a minute (and at once after a change in this process)."""
+    now = time.monotonic()
+    hit = _calendars.get(county_id)
+    if hit is None or now - hit[0] > _CALENDAR_TTL_SECONDS:
+        hit = (now, SchoolCalendar(county_id))
+        _calendars[county_id] = hit
+    return hit[1]
+
+
+def forget_calendars(**_kwargs) -> None:
+    _calendars.clear()
+
+
+for _model in (Term, Closure):
+    post_save.connect(forget_calendars, sender=_model, dispatch_uid=f"forget_calendars_save_{_model.__name__}")
+    post_delete.connect(forget_calendars, sender=_model, dispatch_uid=f"forget_calendars_delete_{_model.__name__}")

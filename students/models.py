@@ -472,3 +472,222 @@ class Post(models.Model):
             if obj is not None:
                 return str(obj)
         return ""
+
+
+class Notification(models.Model):
+    """An in-app reminder for one user ("my tasks"). ``key`` makes raising it idempotent."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("用户"))
+    key = models.CharField(_("去重键"), max_length=120)
+    kind = models.CharField(_("类别"), max_length=30)
+    text = models.CharField(_("内容"), max_length=300)
+    link = models.CharField(_("链接"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("提醒")
+        verbose_name_plural = _("提醒")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notification_unique_key")]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class AbsenceKind(models.TextChoices):
+    SICK = "sick", _("病假")
+    PERSONAL = "personal", _("事假")
+    UNEXCUSED = "unexcused", _("旷课")
+    UNKNOWN = "unknown", _("不明")
+
+
+class DailyReport(models.Model):
+    """A class's attendance for one school day (日报告). Absent students only; everyone else was present.
+
+    "Not reported" and "reported, nobody absent" (零报告) are different facts: the second has a row.
+    """
+
+    classroom = models.ForeignKey(
+        Classroom, on_delete=models.CASCADE, related_name="daily_reports", verbose_name=_("班级")
+    )
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="daily_reports", verbose_name=_("学校"))
+    date = models.DateField(_("日期"))
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    enrolled_count = models.PositiveIntegerField(_("应到"))
+    present_count = models.PositiveIntegerField(_("实到"))
+    submitted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="daily_reports", verbose_name=_("填报人")
+    )
+    submitted_at = models.DateTimeField(_("填报时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("考勤日报")
+        verbose_name_plural = _("考勤日报")
+        ordering = ["-date", "classroom_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["classroom", "date"], name="dailyreport_one_per_class_day"),
+            models.CheckConstraint(
+                condition=Q(present_count__lte=models.F("enrolled_count")), name="dailyreport_present_le_enrolled"
+            ),
+        ]
+        indexes = [models.Index(fields=["school", "date"], name="dailyreport_school_date")]
+
+    def __str__(self) -> str:
+        return f"{self.classroom} {self.date}"
+
+    @property
+    def absent_count(self) -> int:
+        return self.enrolled_count - self.present_count
+
+
+class Absence(models.Model):
+    report = models.ForeignKey(DailyReport, on_delete=models.CASCADE, related_name="absences", verbose_name=_("日报"))
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="absences", verbose_name=_("学生"))
+    date = models.DateField(_("日期"))
+    kind = models.CharField(_("缺勤类别"), max_length=12, choices=AbsenceKind.choices)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    family_contacted = models.BooleanField(_("已联系家长"), default=False)
+
+    class Meta:
+        verbose_name = _("缺勤")
+        verbose_name_plural = _("缺勤")
+        ordering = ["date", "student_id"]
+        constraints = [models.UniqueConstraint(fields=["report", "student"], name="absence_one_per_report_student")]
+        indexes = [models.Index(fields=["student", "date"], name="absence_student_date")]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.date} {self.get_kind_display()}"
+
+
+class DailyReportRevision(models.Model):
+    """Every version of a daily report as it was submitted: who, when, what."""
+
+    report = models.ForeignKey(DailyReport, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("日报"))
+    version = models.PositiveIntegerField(_("版本"))
+    submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("填报人"))
+    submitted_at = models.DateTimeField(_("填报时间"))
+    present_count = models.PositiveIntegerField(_("实到"))
+    absences = models.JSONField(_("缺勤名单"), default=list)
+
+    class Meta:
+        verbose_name = _("考勤日报历史版本")
+        verbose_name_plural = _("考勤日报历史版本")
+        ordering = ["report", "-version"]
+        constraints = [models.UniqueConstraint(fields=["report", "version"], name="revision_unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.report} v{self.version}"
+
+
+class RiskLevel(models.TextChoices):
+    YELLOW = "yellow", _("黄色")
+    ORANGE = "orange", _("橙色")
+    RED = "red", _("红色")
+
+
+class RiskRule(models.Model):
+    """A versioned early-warning rule with its county's parameters. Changing parameters adds a version."""
+
+    class Code(models.TextChoices):
+        CONSECUTIVE_ABSENCE = "consecutive_absence", _("连续缺勤")
+        RECENT_UNEXCUSED = "recent_unexcused", _("近期多次旷课")
+        CHRONIC_ABSENCE = "chronic_absence", _("学期缺勤率高")
+
+    county = models.ForeignKey(County, on_delete=models.CASCADE, related_name="risk_rules", verbose_name=_("县(区)"))
+    code = models.CharField(_("规则代码"), max_length=30, choices=Code.choices)
+    version = models.PositiveIntegerField(_("版本"))
+    level = models.CharField(_("预警等级"), max_length=10, choices=RiskLevel.choices)
+    params = models.JSONField(_("参数"), default=dict)
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("创建人")
+    )
+
+    class Meta:
+        verbose_name = _("预警规则")
+        verbose_name_plural = _("预警规则")
+        ordering = ["county", "code", "-version"]
+        constraints = [models.UniqueConstraint(fields=["county", "code", "version"], name="riskrule_unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} v{self.version}"
+
+
+class RiskFlag(models.Model):
+    """An early warning (预警) about one student, with the evidence that raised it."""
+
+    Level = RiskLevel
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        ACKNOWLEDGED = "acknowledged", _("已知悉")
+        RESOLVED = "resolved", _("已解除")
+        DISMISSED = "dismissed", _("已驳回")
+
+    class Category(models.TextChoices):
+        WEARY = "weary", _("厌学")
+        FAMILY_CHANGE = "family_change", _("家庭变故")
+        LEARNING = "learning", _("学困")
+        POVERTY = "poverty", _("家庭经济困难")
+        LEFT_BEHIND = "left_behind", _("留守")
+        SINGLE_PARENT = "single_parent", _("单亲")
+        DISABILITY = "disability", _("残疾")
+        OTHER = "other", _("其他")
+
+    OPEN_STATUSES = (Status.OPEN, Status.ACKNOWLEDGED)
+    MANUAL = "manual"
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="risk_flags", verbose_name=_("学生"))
+    rule = models.ForeignKey(
+        RiskRule, on_delete=models.PROTECT, null=True, blank=True, related_name="flags", verbose_name=_("规则")
+    )
+    rule_code = models.CharField(_("规则代码"), max_length=30)
+    rule_version = models.PositiveIntegerField(_("规则版本"), null=True, blank=True)
+    category = models.CharField(_("类别"), max_length=20, choices=Category.choices, blank=True)
+    situation_key = models.CharField(_("情形"), max_length=60)
+    level = models.CharField(_("预警等级"), max_length=10, choices=Level.choices)
+    evidence = models.JSONField(_("依据"), default=dict)
+    evidence_text = models.CharField(_("依据说明"), max_length=500)
+    status = models.CharField(_("状态"), max_length=15, choices=Status.choices, default=Status.OPEN)
+    raised_at = models.DateTimeField(_("预警时间"), default=timezone.now)
+    raised_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("标记人")
+    )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("处理人")
+    )
+    handling_note = models.CharField(_("处理说明"), max_length=300, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["evidence"])
+
+    class Meta:
+        verbose_name = _("预警")
+        verbose_name_plural = _("预警")
+        ordering = ["-raised_at"]
+        constraints = [
+            # The same situation never raises a second flag, whatever became of the first.
+            models.UniqueConstraint(
+                fields=["student", "rule_code", "situation_key"], name="riskflag_one_per_situation"
+            ),
+            # At most one open flag per student, rule and (for hand-raised flags) category.
+            models.UniqueConstraint(
+                fields=["student", "rule_code", "category"],
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="riskflag_one_open",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "level"], name="riskflag_status_level"),
+            models.Index(fields=["student", "status"], name="riskflag_student_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_level_display()} {self.evidence_text}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -98,3 +98,32 @@ def api():
             return self
 
     return Client()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendars():
+    """Calendars are cached per county in-process; tests build their own counties."""
+    from students.calendar import forget_calendars
+
+    forget_calendars()
+    yield
+    forget_calendars()
+
+
+@pytest.fixture
+def today():
+    """Freeze the clock on a school day: Wednesday 2026-11-25, 10:00 in Shanghai."""
+    import datetime as dt
+    import zoneinfo
+
+    import time_machine
+
+    moment = dt.datetime(2026, 11, 25, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(moment, tick=True):
+        yield moment.date()
+
+
+@pytest.fixture
+def term(world):
+    """The autumn term 2026 of the world's county."""
+    return f.TermFactory(school_year=f.SchoolYearFactory(county=world.county))

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -166,7 +167,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "nightly-risk-evaluation": {
+        "task": "students.tasks.nightly_risk_evaluation",
+        "schedule": crontab(hour=21, minute=0),
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -179,3 +185,7 @@ LOGGING = {
 
 # Demo county and masking rules are product settings, not secrets.
 ID_NUMBER_VISIBLE_DIGITS = 4
+
+# A broker outage must not hold a web request: fail fast, the nightly run catches up.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 1}

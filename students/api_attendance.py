@@ -1,0 +1,230 @@
+"""API v1 for daily attendance and risk flags. Thin: parse, call a service or selector, answer."""
+
+import datetime as dt
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from . import attendance, risk
+from .errors import InvalidInput
+from .models import DailyReport, RiskFlag
+from .selectors_attendance import missing_reports, reports_visible_to
+
+
+def parse_date(value, *, field: str = "date", default: dt.date | None = None) -> dt.date:
+    if not value:
+        if default is not None:
+            return default
+        raise InvalidInput(f"缺少日期参数 {field}(格式 YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidInput(f"日期格式错误:{value}(应为 YYYY-MM-DD)") from exc
+
+
+class AbsenceIn(serializers.Serializer):
+    student = serializers.IntegerField()
+    kind = serializers.CharField(help_text="sick 病假, personal 事假, unexcused 旷课, unknown 不明")
+    note = serializers.CharField(required=False, allow_blank=True)
+    family_contacted = serializers.BooleanField(required=False)
+
+
+class ReportIn(serializers.Serializer):
+    classroom = serializers.IntegerField()
+    date = serializers.DateField()
+    absences = AbsenceIn(many=True, required=False)
+    version = serializers.IntegerField(required=False, allow_null=True)
+
+
+class AbsenceOut(serializers.Serializer):
+    student = serializers.IntegerField(source="student_id")
+    student_name = serializers.CharField(source="student.name")
+    kind = serializers.CharField()
+    kind_display = serializers.CharField(source="get_kind_display")
+    note = serializers.CharField()
+    family_contacted = serializers.BooleanField()
+
+
+class ReportOut(serializers.ModelSerializer):
+    absences = AbsenceOut(many=True, read_only=True)
+    submitted_by_name = serializers.CharField(source="submitted_by.__str__", read_only=True)
+
+    class Meta:
+        model = DailyReport
+        fields = [
+            "id",
+            "classroom",
+            "school",
+            "date",
+            "version",
+            "enrolled_count",
+            "present_count",
+            "absent_count",
+            "submitted_by",
+            "submitted_by_name",
+            "submitted_at",
+            "absences",
+        ]
+
+
+class ReportFilter(django_filters.FilterSet):
+    classroom = django_filters.NumberFilter(field_name="classroom_id")
+    school = django_filters.NumberFilter(field_name="school_id")
+    date = django_filters.DateFilter()
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+
+    class Meta:
+        model = DailyReport
+        fields = ["classroom", "school", "date"]
+
+
+class AttendanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ReportOut
+    filterset_class = ReportFilter
+
+    def get_queryset(self):
+        return reports_visible_to(self.request.user)
+
+    @extend_schema(request=ReportIn, responses={201: ReportOut, 200: ReportOut})
+    def create(self, request):
+        data = ReportIn(data=request.data)
+        if not data.is_valid():
+            raise InvalidInput("请求格式错误:" + "; ".join(f"{k}: {v}" for k, v in data.errors.items()))
+        result = attendance.submit_daily_report(
+            user=request.user,
+            classroom_id=data.validated_data["classroom"],
+            day=data.validated_data["date"],
+            absences=attendance.parse_absences(request.data.get("absences") or []),
+            version=data.validated_data.get("version"),
+        )
+        report = reports_visible_to(request.user).get(pk=result.report.pk)
+        return Response(ReportOut(report).data, status=status.HTTP_201_CREATED if result.created else 200)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "MissingReports",
+            {"date": serializers.DateField(), "count": serializers.IntegerField(), "results": serializers.ListField()},
+        )
+    )
+    @action(detail=False, methods=["get"])
+    def missing(self, request):
+        day = parse_date(request.query_params.get("date"), default=timezone.localdate())
+        classes = missing_reports(request.user, day, school=request.query_params.get("school"))
+        return Response(
+            {
+                "date": day.isoformat(),
+                "count": len(classes),
+                "results": [
+                    {"id": c.pk, "name": c.name, "school": c.school_id, "school_name": c.school.name} for c in classes
+                ],
+            }
+        )
+
+
+class FlagOut(serializers.ModelSerializer):
+    student_name = serializers.CharField(source="student.name", read_only=True)
+    classroom = serializers.IntegerField(source="student.classroom_id", read_only=True)
+    school = serializers.IntegerField(source="student.school_id", read_only=True)
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    explanation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RiskFlag
+        fields = [
+            "id",
+            "student",
+            "student_name",
+            "classroom",
+            "school",
+            "rule_code",
+            "rule_version",
+            "category",
+            "level",
+            "level_display",
+            "status",
+            "status_display",
+            "evidence",
+            "evidence_text",
+            "explanation",
+            "raised_at",
+            "raised_by",
+            "handled_at",
+            "handled_by",
+            "handling_note",
+        ]
+
+    def get_explanation(self, flag: RiskFlag) -> str:
+        params = (flag.evidence or {}).get("params")
+        return risk.explain(flag.rule_code, params) if params else flag.get_category_display()
+
+
+class FlagFilter(django_filters.FilterSet):
+    level = django_filters.ChoiceFilter(choices=RiskFlag.Level.choices)
+    status = django_filters.ChoiceFilter(choices=RiskFlag.Status.choices)
+    school = django_filters.NumberFilter(field_name="student__school_id")
+    classroom = django_filters.NumberFilter(field_name="student__classroom_id")
+    student = django_filters.NumberFilter(field_name="student_id")
+    rule_code = django_filters.CharFilter()
+
+    class Meta:
+        model = RiskFlag
+        fields = ["level", "status", "school", "classroom", "student", "rule_code"]
+
+
+class FlagIn(serializers.Serializer):
+    student = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=RiskFlag.Category.choices)
+    level = serializers.ChoiceField(choices=RiskFlag.Level.choices)
+    note = serializers.CharField()
+
+
+class HandleIn(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class RiskFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = FlagOut
+    filterset_class = FlagFilter
+
+    def get_queryset(self):
+        return risk.flags_visible_to(self.request.user).select_related("student").order_by("-raised_at", "-id")
+
+    @extend_schema(request=FlagIn, responses={201: FlagOut})
+    def create(self, request):
+        data = FlagIn(data=request.data)
+        if not data.is_valid():
+            raise InvalidInput("请求格式错误:" + "; ".join(f"{k}: {v}" for k, v in data.errors.items()))
+        flag = risk.raise_manual_flag(
+            user=request.user,
+            student_id=data.validated_data["student"],
+            category=data.validated_data["category"],
+            level=data.validated_data["level"],
+            note=data.validated_data["note"],
+        )
+        return Response(FlagOut(flag).data, status=status.HTTP_201_CREATED)
+
+    def _handle(self, request, pk, action_name):
+        note = str(request.data.get("note") or request.data.get("reason") or "")
+        flag = risk.handle_flag(user=request.user, flag_id=pk, action=action_name, note=note)
+        return Response(FlagOut(flag).data)
+
+    @extend_schema(request=HandleIn, responses=FlagOut)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._handle(request, pk, "acknowledge")
+
+    @extend_schema(request=HandleIn, responses=FlagOut)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._handle(request, pk, "resolve")
+
+    @extend_schema(request=HandleIn, responses=FlagOut)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        return self._handle(request, pk, "dismiss")

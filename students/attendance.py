@@ -1,0 +1,216 @@
+"""Daily attendance reports (日报告): the write path a class teacher uses every school day.
+
+One report per class and date, enforced by the database. The first submit creates version 1;
+a correction names the version it read and gets the next one; every version is kept as a
+revision. Resubmitting exactly the current content is a harmless retry. Risk rules are
+re-evaluated after commit, without waiting for the broker.
+"""
+
+import dataclasses
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import scoping
+from .calendar import cached_school_calendar
+from .errors import Conflict, InvalidInput, OutOfScope
+from .models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Student
+
+logger = logging.getLogger(__name__)
+
+KIND_CODES = {kind.value for kind in AbsenceKind}
+
+
+@dataclasses.dataclass(frozen=True)
+class AbsenceInput:
+    student_id: int
+    kind: str
+    note: str = ""
+    family_contacted: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmitResult:
+    report: DailyReport
+    created: bool
+    changed: bool
+
+
+def correction_window_start(today: dt.date) -> dt.date:
+    """Past school days of the current week may be corrected; earlier ones may not."""
+    return today - dt.timedelta(days=today.weekday())
+
+
+def check_reportable_date(classroom: Classroom, day: dt.date, today: dt.date | None = None) -> None:
+    today = today or timezone.localdate()
+    if day > today:
+        raise InvalidInput("不能填报未来日期的考勤")
+    why = cached_school_calendar(classroom.school.county_id).why_not_school_day(day)
+    if why:
+        raise InvalidInput(f"{day:%Y-%m-%d}不是上学日:{why}")
+    if day < correction_window_start(today):
+        raise InvalidInput("只能填报或更正本周内的考勤,更早的日期已超过更正期限")
+
+
+def parse_absences(raw) -> list[AbsenceInput]:
+    """Turn API/page input into AbsenceInput rows, refusing unknown kinds and repeats."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidInput("缺勤名单格式错误")
+    rows: list[AbsenceInput] = []
+    seen: set[int] = set()
+    for item in raw:
+        if not isinstance(item, dict):
+            raise InvalidInput("缺勤名单格式错误")
+        try:
+            student_id = int(item.get("student"))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput("缺勤学生编号无效") from exc
+        kind = item.get("kind")
+        if kind not in KIND_CODES:
+            raise InvalidInput(f"未知的缺勤类别:{kind}(可选:病假 sick、事假 personal、旷课 unexcused、不明 unknown)")
+        if student_id in seen:
+            raise InvalidInput("同一学生在名单中出现了两次")
+        seen.add(student_id)
+        rows.append(
+            AbsenceInput(
+                student_id=student_id,
+                kind=kind,
+                note=str(item.get("note") or "")[:200],
+                family_contacted=bool(item.get("family_contacted", False)),
+            )
+        )
+    return rows
+
+
+def _content(rows) -> list[tuple]:
+    return sorted((r.student_id, r.kind, r.note, r.family_contacted) for r in rows)
+
+
+def _snapshot(rows: list[AbsenceInput]) -> list[dict]:
+    return [
+        {"student": r.student_id, "kind": r.kind, "note": r.note, "family_contacted": r.family_contacted}
+        for r in sorted(rows, key=lambda r: r.student_id)
+    ]
+
+
+def submit_daily_report(
+    *,
+    user,
+    classroom_id: int,
+    day: dt.date,
+    absences: list[AbsenceInput],
+    version: int | None = None,
+) -> SubmitResult:
+    """Create or correct a class's report for a day. Raises InvalidInput (400), OutOfScope (404), Conflict (409)."""
+    classroom = (
+        scoping.manageable_classrooms(user).select_related("school").filter(pk=classroom_id).first()
+        if classroom_id
+        else None
+    )
+    if classroom is None:
+        raise OutOfScope("班级不存在或您无权填报")
+    check_reportable_date(classroom, day)
+
+    enrolled = set(
+        Student.objects.filter(classroom=classroom, status=Student.Status.ENROLLED).values_list("pk", flat=True)
+    )
+    strangers = [r.student_id for r in absences if r.student_id not in enrolled]
+    if strangers:
+        raise InvalidInput(f"以下学生不在本班在读名单中:{', '.join(map(str, strangers))}")
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            report = DailyReport.objects.select_for_update().filter(classroom=classroom, date=day).first()
+            if report is None:
+                report = DailyReport.objects.create(
+                    classroom=classroom,
+                    school_id=classroom.school_id,
+                    date=day,
+                    version=1,
+                    enrolled_count=len(enrolled),
+                    present_count=len(enrolled) - len(absences),
+                    submitted_by=user,
+                    submitted_at=now,
+                )
+                created = True
+            else:
+                current = list(report.absences.values_list("student_id", "kind", "note", "family_contacted"))
+                if sorted(current) == _content(absences):
+                    return SubmitResult(report=report, created=False, changed=False)  # a retry
+                if version != report.version:
+                    raise Conflict(
+                        "该班级当天的考勤已被他人更新,请刷新后基于最新版本再更正", details=report_payload(report)
+                    )
+                report.version += 1
+                report.enrolled_count = len(enrolled)
+                report.present_count = len(enrolled) - len(absences)
+                report.submitted_by = user
+                report.submitted_at = now
+                report.save(
+                    update_fields=["version", "enrolled_count", "present_count", "submitted_by", "submitted_at"]
+                )
+                report.absences.all().delete()
+                created = False
+            Absence.objects.bulk_create(
+                Absence(
+                    report=report,
+                    student_id=r.student_id,
+                    date=day,
+                    kind=r.kind,
+                    note=r.note,
+                    family_contacted=r.family_contacted,
+                )
+                for r in absences
+            )
+            DailyReportRevision.objects.create(
+                report=report,
+                version=report.version,
+                submitted_by=user,
+                submitted_at=now,
+                present_count=report.present_count,
+                absences=_snapshot(absences),
+            )
+            transaction.on_commit(lambda: queue_classroom_evaluation(classroom.pk, day))
+    except IntegrityError:
+        # A concurrent first submit won the race for (classroom, date): answer as a retry would.
+        report = DailyReport.objects.get(classroom=classroom, date=day)
+        current = list(report.absences.values_list("student_id", "kind", "note", "family_contacted"))
+        if sorted(current) == _content(absences):
+            return SubmitResult(report=report, created=False, changed=False)
+        raise Conflict(
+            "该班级当天的考勤已被他人提交,请刷新后基于最新版本再更正", details=report_payload(report)
+        ) from None
+    return SubmitResult(report=report, created=created, changed=True)
+
+
+def queue_classroom_evaluation(classroom_id: int, day: dt.date) -> None:
+    """Hand the re-evaluation to Celery; a broker outage must never fail the teacher's submit."""
+    from .tasks import evaluate_classroom_risk
+
+    try:
+        evaluate_classroom_risk.apply_async(args=[classroom_id, day.isoformat()], retry=False)
+    except Exception:  # the nightly run catches up
+        logger.warning("could not queue risk evaluation for classroom %s on %s", classroom_id, day, exc_info=True)
+
+
+def report_payload(report: DailyReport) -> dict:
+    """The report as the API shows it (also the body of a 409)."""
+    return {
+        "id": report.pk,
+        "classroom": report.classroom_id,
+        "date": report.date.isoformat(),
+        "version": report.version,
+        "enrolled_count": report.enrolled_count,
+        "present_count": report.present_count,
+        "submitted_by": report.submitted_by_id,
+        "submitted_at": timezone.localtime(report.submitted_at).isoformat(),
+        "absences": [
+            {"student": a.student_id, "kind": a.kind, "note": a.note, "family_contacted": a.family_contacted}
+            for a in report.absences.all()
+        ],
+    }

@@ -1,0 +1,123 @@
+"""Reads of attendance and risk. Every function takes the user; scoping decides."""
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from . import scoping
+from .models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Post, RiskFlag, Student
+from .risk import flags_visible_to
+
+
+def reports_visible_to(user) -> QuerySet[DailyReport]:
+    """Reports of the classes the user manages (class teacher, school leaders, bureau)."""
+    classes = scoping.manageable_classrooms(user).values("pk")
+    return (
+        DailyReport.objects.filter(classroom_id__in=classes)
+        .select_related("classroom", "submitted_by")
+        .prefetch_related(Prefetch("absences", queryset=Absence.objects.select_related("student")))
+        .order_by("-date", "classroom__grade__level", "classroom__number")
+    )
+
+
+def report_for(user, classroom: Classroom, day: dt.date) -> DailyReport | None:
+    return reports_visible_to(user).filter(classroom=classroom, date=day).first()
+
+
+def report_revisions(report: DailyReport) -> QuerySet[DailyReportRevision]:
+    return report.revisions.select_related("submitted_by").order_by("-version")
+
+
+def missing_reports(user, day: dt.date, *, school=None) -> list[Classroom]:
+    """Classes in scope that have not reported on ``day`` ("reported, nobody absent" counts as reported)."""
+    reported = DailyReport.objects.filter(classroom=OuterRef("pk"), date=day)
+    qs = scoping.manageable_classrooms(user).filter(~Exists(reported)).select_related("school", "grade")
+    if school:
+        qs = qs.filter(school_id=school)
+    return list(qs.order_by("school__code", "grade__level", "number"))
+
+
+def duty_overview(user, school_id: int, day: dt.date) -> dict:
+    """The duty leader's view of one school and day: who reported, who did not, who is absent."""
+    classes = list(
+        scoping.manageable_classrooms(user)
+        .filter(school_id=school_id)
+        .select_related("grade")
+        .annotate(enrolled=Count("students", filter=Q(students__status=Student.Status.ENROLLED)))
+        .order_by("grade__level", "number")
+    )
+    reports = {
+        r.classroom_id: r
+        for r in DailyReport.objects.filter(classroom__in=classes, date=day).select_related("submitted_by")
+    }
+    teachers: dict[int, list[str]] = defaultdict(list)
+    for classroom_id, name, username in (
+        Post.objects.active(day)
+        .filter(role=Post.Role.CLASS_TEACHER, classroom__in=classes)
+        .values_list("classroom_id", "user__display_name", "user__username")
+    ):
+        teachers[classroom_id].append(name or username)
+    absences = list(
+        Absence.objects.filter(report__in=reports.values())
+        .select_related("student", "report__classroom")
+        .order_by("report__classroom__grade__level", "report__classroom__number", "student__name_pinyin")
+    )
+    by_kind = {kind: [a for a in absences if a.kind == kind.value] for kind in AbsenceKind}
+    rows = [
+        {
+            "classroom": c,
+            "enrolled": c.enrolled,
+            "report": reports.get(c.pk),
+            "teachers": teachers.get(c.pk, []),
+        }
+        for c in classes
+    ]
+    return {
+        "rows": rows,
+        "reported": [r for r in rows if r["report"]],
+        "missing": [r for r in rows if not r["report"]],
+        "by_kind": by_kind,
+        "absences": absences,
+        "unfollowed": [a for a in absences if a.kind in ("unexcused", "unknown") and not a.family_contacted],
+        "enrolled_total": sum(r["enrolled"] for r in rows),
+        "present_total": sum(r["report"].present_count for r in rows if r["report"]),
+    }
+
+
+def flags_for(user, *, school=None, classroom=None, student=None, level=None, status=None, open_only=False):
+    qs = flags_visible_to(user).select_related("student", "student__classroom", "student__school", "handled_by")
+    if school:
+        qs = qs.filter(student__school_id=school)
+    if classroom:
+        qs = qs.filter(student__classroom_id=classroom)
+    if student:
+        qs = qs.filter(student_id=student)
+    if level:
+        qs = qs.filter(level=level)
+    if status:
+        qs = qs.filter(status=status)
+    if open_only:
+        qs = qs.filter(status__in=RiskFlag.OPEN_STATUSES)
+    return qs.order_by("-raised_at", "-id")
+
+
+def flag_counts_by_level(user, *, school=None) -> dict[str, int]:
+    qs = flags_visible_to(user).filter(status__in=RiskFlag.OPEN_STATUSES)
+    if school:
+        qs = qs.filter(student__school_id=school)
+    counts = dict(qs.values_list("level").annotate(n=Count("id")).values_list("level", "n"))
+    return {level: counts.get(level, 0) for level in RiskFlag.Level.values}
+
+
+def student_attendance_calendar(student: Student, start: dt.date, end: dt.date) -> dict[dt.date, str]:
+    """Per day of the range: 'present', an absence kind, or absent from the map (not reported / no school)."""
+    days: dict[dt.date, str] = {}
+    if student.classroom_id:
+        for day in DailyReport.objects.filter(classroom_id=student.classroom_id, date__range=(start, end)).values_list(
+            "date", flat=True
+        ):
+            days[day] = "present"
+    for day, kind in Absence.objects.filter(student=student, date__range=(start, end)).values_list("date", "kind"):
+        days[day] = kind
+    return days
