@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_roster
+from . import views, views_attendance, views_roster
 
 urlpatterns = [
     path(
@@ -18,4 +18,11 @@ urlpatterns = [
     path("students/import/", views_roster.roster_import, name="roster-import"),
     path("students/import/template.xlsx", views_roster.roster_template, name="roster-template"),
     path("students/<int:pk>/", views.student_detail, name="student-detail"),
+    path("students/<int:student_id>/flags/new/", views_attendance.flag_create, name="risk-flag-create"),
+    path("attendance/", views_attendance.attendance_home, name="attendance-home"),
+    path("attendance/take/<int:classroom_id>/", views_attendance.take_attendance, name="attendance-take"),
+    path("attendance/duty/", views_attendance.duty_view, name="attendance-duty"),
+    path("risk/", views_attendance.flag_list, name="risk-flags"),
+    path("risk/<int:pk>/", views_attendance.flag_detail, name="risk-flag-detail"),
+    path("risk/<int:pk>/<str:action>/", views_attendance.flag_action, name="risk-flag-action"),
 ]

@@ -1,0 +1,225 @@
+"""Pages for daily attendance and early warnings. Thin: parse, call a service or selector, render."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import attendance, risk, scoping
+from .calendar import cached_school_calendar
+from .errors import Conflict, DomainError
+from .models import AbsenceKind, DailyReport, RiskFlag, School, Student
+from .selectors_attendance import (
+    duty_overview,
+    flag_counts_by_level,
+    flags_for,
+    report_for,
+    report_revisions,
+)
+
+
+def _date_param(value, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@login_required
+def attendance_home(request):
+    """A teacher's classes with today's reporting state; school leaders go to the duty view."""
+    today = timezone.localdate()
+    classes = list(scoping.manageable_classrooms(request.user).select_related("school", "grade")[:200])
+    scope = scoping.scope_for(request.user)
+    if not scope.classroom_ids and (scope.school_ids or scope.county_ids or scope.superuser):
+        return redirect("attendance-duty")
+    if len(classes) == 1:
+        return redirect("attendance-take", classroom_id=classes[0].pk)
+    reported = set(DailyReport.objects.filter(classroom__in=classes, date=today).values_list("classroom_id", flat=True))
+    return render(
+        request,
+        "attendance/home.html",
+        {"classes": [(c, c.pk in reported) for c in classes], "today": today},
+    )
+
+
+@login_required
+def take_attendance(request, classroom_id: int):
+    """Mobile-first: everyone present by default, tap a student to mark an absence, submit."""
+    classroom = scoping.get_visible_or_404(
+        scoping.manageable_classrooms(request.user).select_related("school", "grade"), pk=classroom_id
+    )
+    today = timezone.localdate()
+    day = _date_param(request.GET.get("date") or request.POST.get("date"), today)
+    students = list(
+        Student.objects.filter(classroom=classroom, status=Student.Status.ENROLLED).order_by("name_pinyin", "id")
+    )
+
+    if request.method == "POST":
+        rows = []
+        for student in students:
+            kind = request.POST.get(f"kind_{student.pk}", "")
+            if kind:
+                rows.append(
+                    {
+                        "student": student.pk,
+                        "kind": kind,
+                        "note": request.POST.get(f"note_{student.pk}", ""),
+                        "family_contacted": request.POST.get(f"contacted_{student.pk}") == "on",
+                    }
+                )
+        version = request.POST.get("version")
+        try:
+            result = attendance.submit_daily_report(
+                user=request.user,
+                classroom_id=classroom.pk,
+                day=day,
+                absences=attendance.parse_absences(rows),
+                version=int(version) if version else None,
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message + "。下面显示的是当前最新版本。")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            absent = len(rows)
+            if result.changed:
+                messages.success(
+                    request, f"已提交 {day:%m月%d日} 考勤:应到{result.report.enrolled_count}人,缺勤{absent}人"
+                )
+            else:
+                messages.info(request, "考勤内容没有变化,无需重复提交")
+            return redirect(f"{reverse('attendance-take', args=[classroom.pk])}?date={day.isoformat()}")
+
+    report = report_for(request.user, classroom, day)
+    current = {a.student_id: a for a in report.absences.all()} if report else {}
+    calendar = cached_school_calendar(classroom.school.county_id)
+    week_start = attendance.correction_window_start(today)
+    week_days = calendar.school_days(week_start, today)
+    return render(
+        request,
+        "attendance/take.html",
+        {
+            "classroom": classroom,
+            "day": day,
+            "today": today,
+            "week_days": week_days,
+            "not_school_day": calendar.why_not_school_day(day),
+            "report": report,
+            "revisions": report_revisions(report) if report else [],
+            "rows": [(s, current.get(s.pk)) for s in students],
+            "kinds": AbsenceKind.choices,
+        },
+    )
+
+
+@login_required
+def duty_view(request):
+    """值班校领导: which classes reported today, which not, who is absent."""
+    managed = scoping.manageable_classrooms(request.user).values("school_id")
+    schools = list(School.objects.filter(pk__in=managed).order_by("code"))
+    if not schools:
+        raise Http404
+    try:
+        school = next(s for s in schools if str(s.pk) == request.GET.get("school"))
+    except StopIteration:
+        school = schools[0]
+    day = _date_param(request.GET.get("date"), timezone.localdate())
+    overview = duty_overview(request.user, school.pk, day)
+    return render(
+        request,
+        "attendance/duty.html",
+        {
+            "schools": schools,
+            "school": school,
+            "day": day,
+            "not_school_day": cached_school_calendar(school.county_id).why_not_school_day(day),
+            "kinds": AbsenceKind,
+            **overview,
+        },
+    )
+
+
+@login_required
+def flag_list(request):
+    params = {key: request.GET.get(key, "") for key in ("level", "status", "school", "classroom")}
+    if "status" not in request.GET:
+        params["status"] = "open"
+    flags = flags_for(
+        request.user,
+        school=params["school"] or None,
+        classroom=params["classroom"] or None,
+        level=params["level"] or None,
+        status=params["status"] if params["status"] not in ("", "all") else None,
+    )
+    page = Paginator(flags, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "attendance/flag_list.html",
+        {
+            "page": page,
+            "params": params,
+            "counts": flag_counts_by_level(request.user, school=params["school"] or None),
+            "levels": RiskFlag.Level.choices,
+            "statuses": RiskFlag.Status.choices,
+            "classrooms": scoping.classrooms_visible_to(request.user)
+            .select_related("school")
+            .order_by("school__code", "grade__level", "number")[:300],
+        },
+    )
+
+
+@login_required
+def flag_detail(request, pk: int):
+    flag = scoping.get_visible_or_404(flags_for(request.user), pk=pk)
+    params = (flag.evidence or {}).get("params")
+    return render(
+        request,
+        "attendance/flag_detail.html",
+        {
+            "flag": flag,
+            "explanation": risk.explain(flag.rule_code, params) if params else "",
+            "history": flag.history.select_related("history_user").order_by("-history_date")[:20],
+        },
+    )
+
+
+@login_required
+@require_POST
+def flag_action(request, pk: int, action: str):
+    if action not in ("acknowledge", "resolve", "dismiss"):
+        raise Http404
+    try:
+        risk.handle_flag(user=request.user, flag_id=pk, action=action, note=request.POST.get("note", ""))
+        messages.success(request, "预警状态已更新")
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    return redirect("risk-flag-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def flag_create(request, student_id: int):
+    try:
+        flag = risk.raise_manual_flag(
+            user=request.user,
+            student_id=student_id,
+            category=request.POST.get("category", ""),
+            level=request.POST.get("level", ""),
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("student-detail", pk=student_id)
+    messages.success(request, "已标记预警")
+    return redirect("risk-flag-detail", pk=flag.pk)

@@ -1,0 +1,111 @@
+"""Attendance and early-warning pages: take attendance, duty leader view, flags."""
+
+import pytest
+from django.urls import reverse
+
+from students import risk
+from students.models import DailyReport, RiskFlag
+
+pytestmark = pytest.mark.django_db
+
+
+def test_teacher_takes_attendance_on_the_page(world, term, today, client):
+    client.force_login(world.teacher)
+    url = reverse("attendance-take", args=[world.class_a.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "尚未上报" in html
+    for student in world.students_a:
+        assert student.name in html
+    a = world.students_a[0]
+    response = client.post(url, {"date": today.isoformat(), f"kind_{a.pk}": "unexcused", f"note_{a.pk}": "电话未接通"})
+    assert response.status_code == 302
+    report = DailyReport.objects.get(classroom=world.class_a, date=today)
+    assert report.present_count == 2
+    after = client.get(response["Location"]).content.decode()
+    assert "已上报(第1版)" in after
+    assert "已提交" in after
+
+
+def test_teacher_corrects_and_stale_form_is_refused(world, term, today, client):
+    client.force_login(world.teacher)
+    url = reverse("attendance-take", args=[world.class_a.pk])
+    a, b = world.students_a[:2]
+    client.post(url, {"date": today.isoformat(), f"kind_{a.pk}": "sick"})
+    client.post(url, {"date": today.isoformat(), "version": "1", f"kind_{b.pk}": "sick"})
+    assert DailyReport.objects.get().version == 2
+    stale = client.post(url, {"date": today.isoformat(), "version": "1"}, follow=True).content.decode()
+    assert "已被他人更新" in stale
+    assert DailyReport.objects.get().version == 2
+
+
+def test_weekend_page_says_no_report_needed(world, term, today, client):
+    client.force_login(world.teacher)
+    page = client.get(reverse("attendance-take", args=[world.class_a.pk]), {"date": "2026-11-22"})
+    assert "周末" in page.content.decode()
+
+
+def test_other_teacher_cannot_open_the_class(world, term, today, client):
+    client.force_login(world.teacher2)
+    assert client.get(reverse("attendance-take", args=[world.class_a.pk])).status_code == 404
+    client.force_login(world.cadre)
+    assert client.get(reverse("attendance-take", args=[world.class_a.pk])).status_code == 404
+
+
+def test_duty_view_shows_reported_missing_and_absentees(world, term, today, client):
+    client.force_login(world.teacher)
+    a = world.students_a[0]
+    client.post(
+        reverse("attendance-take", args=[world.class_a.pk]), {"date": today.isoformat(), f"kind_{a.pk}": "unknown"}
+    )
+    client.force_login(world.principal)
+    html = client.get(reverse("attendance-duty")).content.decode()
+    assert world.class_a.name in html and world.class_b.name in html
+    assert "未上报" in html
+    assert a.name in html
+    assert "须当天联系家长" in html  # unknown absence, family not contacted
+
+
+def test_duty_view_is_scoped(world, term, today, client):
+    client.force_login(world.principal2)
+    html = client.get(reverse("attendance-duty"), {"school": world.school.pk}).content.decode()
+    assert world.school2.name in html
+    assert world.school.name not in html
+    client.force_login(world.outsider)
+    assert client.get(reverse("attendance-duty")).status_code == 404
+
+
+def test_flag_pages_and_actions(world, term, client):
+    flag = risk.raise_manual_flag(
+        user=world.teacher, student_id=world.students_a[0].pk, category="weary", level="red", note="不愿上学"
+    )
+    client.force_login(world.teacher)
+    listing = client.get(reverse("risk-flags")).content.decode()
+    assert world.students_a[0].name in listing
+    detail = client.get(reverse("risk-flag-detail", args=[flag.pk])).content.decode()
+    assert "不愿上学" in detail
+    client.post(reverse("risk-flag-action", args=[flag.pk, "dismiss"]), {"note": ""})
+    assert RiskFlag.objects.get().status == "open"  # a reason is required
+    client.post(reverse("risk-flag-action", args=[flag.pk, "resolve"]), {"note": "已谈心"})
+    assert RiskFlag.objects.get().status == "resolved"
+    client.force_login(world.teacher2)
+    assert client.get(reverse("risk-flag-detail", args=[flag.pk])).status_code == 404
+    assert world.students_a[0].name not in client.get(reverse("risk-flags")).content.decode()
+
+
+def test_manual_flag_from_student_page_form(world, client):
+    client.force_login(world.teacher)
+    s = world.students_a[0]
+    response = client.post(
+        reverse("risk-flag-create", args=[s.pk]), {"category": "family_change", "level": "orange", "note": "父母离异"}
+    )
+    assert response.status_code == 302
+    assert RiskFlag.objects.get().evidence_text == "家庭变故:父母离异"
+    client.force_login(world.teacher2)
+    assert (
+        client.post(
+            reverse("risk-flag-create", args=[s.pk]), {"category": "weary", "level": "red", "note": "x"}
+        ).status_code
+        == 404
+    )
