@@ -12,12 +12,18 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import idnumber, scoping
 from .models import (
+    Absence,
     Classroom,
     Closure,
     County,
+    DailyReport,
+    DailyReportRevision,
     Grade,
     Guardian,
+    Notification,
     Post,
+    RiskFlag,
+    RiskRule,
     School,
     SchoolYear,
     Student,
@@ -254,6 +260,82 @@ class PostAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if scope.county_ids:
             within |= Q(county_id__in=scope.county_ids)
         return queryset.filter(within)
+
+
+class AbsenceInline(admin.TabularInline):
+    model = Absence
+    extra = 0
+    raw_id_fields = ["student"]
+    readonly_fields = ["date"]
+
+
+class RevisionInline(admin.TabularInline):
+    model = DailyReportRevision
+    extra = 0
+    can_delete = False
+    readonly_fields = ["version", "submitted_by", "submitted_at", "present_count", "absences"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DailyReport)
+class DailyReportAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Reports are written through the attendance service; the admin only reads them."""
+
+    list_display = ["date", "classroom", "school", "version", "enrolled_count", "present_count", "submitted_by"]
+    list_filter = ["date", "school"]
+    search_fields = ["classroom__name", "school__name"]
+    date_hierarchy = "date"
+    list_select_related = ["classroom", "school", "submitted_by"]
+    inlines = [AbsenceInline, RevisionInline]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(classroom__in=scoping.manageable_classrooms(request.user))
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "version", "level", "params", "active", "county", "created_at"]
+    list_filter = ["code", "active", "county"]
+    search_fields = ["code"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(county_id__in=_county_ids(request))
+
+    def has_change_permission(self, request, obj=None):
+        return False  # parameters change through risk.update_rule, which adds a version
+
+
+@admin.register(RiskFlag)
+class RiskFlagAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["student", "level", "rule_code", "rule_version", "status", "evidence_text", "raised_at"]
+    list_filter = ["level", "status", "rule_code", "category"]
+    search_fields = ["student__name", "student__student_no", "evidence_text"]
+    raw_id_fields = ["student", "rule", "raised_by", "handled_by"]
+    list_select_related = ["student"]
+    date_hierarchy = "raised_at"
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(scoping.student_q(scoping.scope_for(request.user), "student__"))
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "text", "created_at", "read_at"]
+    list_filter = ["kind", "read_at"]
+    search_fields = ["user__username", "text"]
+    raw_id_fields = ["user"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
 
 
 admin.site.site_header = _("控辍保学管理后台")

@@ -55,3 +55,22 @@ def test_admin_search_by_pinyin_initials(world, client):
     client.force_login(admin)
     page = client.get(reverse("admin:students_student_changelist"), {"q": "oynn"}).content.decode()
     assert target.student_no in page
+
+
+def test_every_admin_page_opens_for_a_superuser(world, client):
+    from django.contrib import admin
+
+    from students import risk
+
+    risk.raise_manual_flag(
+        user=world.teacher, student_id=world.students_a[0].pk, category="weary", level="red", note="x"
+    )
+    client.force_login(f.UserFactory(username="root", is_superuser=True, is_staff=True))
+    for model in admin.site._registry:
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+        first = model.objects.first()
+        if first is not None:
+            change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk])
+            assert client.get(change).status_code == 200, change
