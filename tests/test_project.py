@@ -65,3 +65,15 @@ def test_settings_come_from_environment(settings):
     assert settings.USE_TZ is True
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/api/v1/attendance/" in (tmp_path / "s.yml").read_text()

@@ -155,6 +155,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StudentStatusEnum": "students.models.Student.Status",
+        "RiskFlagStatusEnum": "students.models.RiskFlag.Status",
+        "RiskLevelEnum": "students.models.RiskLevel",
+        "AbsenceKindEnum": "students.models.AbsenceKind",
+    },
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
