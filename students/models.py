@@ -180,6 +180,43 @@ class Classroom(models.Model):
         return f"{grade_name}({number})班"
 
 
+# Surnames read differently from the same character in ordinary words (曾 zēng, not céng).
+SURNAME_READINGS: dict[str, tuple[str, ...]] = {
+    "曾": ("zeng",),
+    "单": ("shan",),
+    "解": ("xie",),
+    "仇": ("qiu",),
+    "朴": ("piao",),
+    "查": ("zha",),
+    "区": ("ou",),
+    "乐": ("yue",),
+    "盖": ("ge",),
+    "种": ("chong",),
+    "覃": ("qin",),
+    "缪": ("miao",),
+    "翟": ("zhai",),
+    "召": ("shao",),
+    "员": ("yun",),
+    "尉迟": ("yu", "chi"),
+    "万俟": ("mo", "qi"),
+    "单于": ("chan", "yu"),
+}
+
+
+def name_pinyin(name: str) -> tuple[str, str]:
+    """Full pinyin and initials of a personal name, lower case, for search ("张伟" → "zhangwei", "zw")."""
+    name = (name or "").strip()
+    syllables: list[str] = []
+    rest = name
+    for surname in sorted(SURNAME_READINGS, key=len, reverse=True):
+        if name.startswith(surname) and len(name) > len(surname):
+            syllables = list(SURNAME_READINGS[surname])
+            rest = name[len(surname) :]
+            break
+    syllables += [s.lower() for s in lazy_pinyin(rest, style=Style.NORMAL)]
+    return "".join(syllables), "".join(s[0] for s in syllables if s)
+
+
 class Student(models.Model):
     class Gender(models.TextChoices):
         MALE = "M", _("男")
@@ -267,8 +304,7 @@ class Student(models.Model):
         """Derived search fields; bulk writers call this because bulk_create skips save()."""
         self.id_number = idnumber.normalize(self.id_number)
         self.name = (self.name or "").strip()
-        self.name_pinyin = "".join(lazy_pinyin(self.name, style=Style.NORMAL)).lower()
-        self.name_initials = "".join(lazy_pinyin(self.name, style=Style.FIRST_LETTER)).lower()
+        self.name_pinyin, self.name_initials = name_pinyin(self.name)
         if self.classroom_id and not self.school_id:
             self.school_id = self.classroom.school_id
 
