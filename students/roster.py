@@ -16,7 +16,8 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Expression
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -69,6 +70,9 @@ YES_NO_COLUMNS = (BOARDING, LEFT_BEHIND, GUARDIAN_AWAY)
 
 FILE = "文件"  # the field of file-level problems (row 0)
 MAX_ROWS = 10_000
+# An UPDATE of a batch holds one CASE branch per row and field, and the database tests the branches
+# for every row of the batch: its cost grows with rows × batch size, so batches stay small.
+UPDATE_BATCH = 100
 CHANGE_REASON = "花名册导入"
 SHEET_TITLE = "学生花名册"
 HELP_TITLE = "填写说明"
@@ -265,11 +269,10 @@ def import_roster(*, user, upload, school_id=None) -> ImportResult:
     errors = _Errors()
     missing = [column for column in REQUIRED if column not in positions]
     if missing:
-        errors.add(header_row, FILE, f"缺少必填列:{'、'.join(missing)};请使用系统提供的模板,不要修改第一行列名")
+        errors.add(0, FILE, f"缺少必填列:{'、'.join(missing)};请使用系统提供的模板,不要修改第一行列名")
         raise errors.reject()
 
-    data = [(number, values) for number, values in enumerate(rows, start=1) if number > header_row]
-    data = [(number, values) for number, values in data if any(_text(v) for v in values)]
+    data = [(number, values) for number, values in rows if number > header_row]
     if not data:
         raise _file_error("文件中没有学生数据,请从第2行起每行填写一名学生")
     if len(data) > MAX_ROWS:
@@ -307,7 +310,7 @@ def _check_upload(upload) -> None:
 def _target_school(user, school_id) -> tuple[School, list[Classroom]]:
     """The school the rows go to and the classrooms of it this user may write."""
     manageable = manageable_classrooms(user)
-    school_ids = set(manageable.values_list("school_id", flat=True).distinct())
+    school_ids = set(manageable.order_by().values_list("school_id", flat=True).distinct())
     if school_id not in (None, ""):
         try:
             chosen = int(school_id)
@@ -325,7 +328,8 @@ def _target_school(user, school_id) -> tuple[School, list[Classroom]]:
     return classrooms[0].school, classrooms
 
 
-def _read_rows(upload) -> list[tuple]:
+def _read_rows(upload) -> list[tuple[int, tuple]]:
+    """The non-blank rows of the roster sheet as (Excel row number, cell values)."""
     upload.seek(0)
     content = upload.read()
     if not zipfile.is_zipfile(io.BytesIO(content)):
@@ -337,7 +341,13 @@ def _read_rows(upload) -> list[tuple]:
     try:
         ws = wb[SHEET_TITLE] if SHEET_TITLE in wb.sheetnames else wb.worksheets[0]
         ws.reset_dimensions()  # some writers store a wrong <dimension>; read every row
-        return [tuple(row) for row in ws.iter_rows(values_only=True)]
+        rows = []
+        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            if any(_text(value) for value in values):
+                rows.append((number, tuple(values)))
+                if len(rows) > MAX_ROWS + 10:  # the header and a few title rows, then too many students
+                    break
+        return rows
     except Exception as exc:
         raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册") from exc
     finally:
@@ -349,23 +359,23 @@ def _header_key(value) -> str:
     return text.replace("(必填)", "").replace("(选填)", "")
 
 
-_HEADER_KEYS = {_header_key(column): column for column in COLUMNS}
-
-
-def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int]]:
-    """The header row (1-based) and the position of each known column.
+def _find_header(rows: list[tuple[int, tuple]]) -> tuple[int, dict[str, int]]:
+    """The header row number and the position of each known column.
 
     Usually row 1; a title row or two above the headers is tolerated.
     """
-    for number, values in enumerate(rows[:10], start=1):
+    known = {_header_key(column): column for column in COLUMNS}
+    for number, values in rows:
+        if number > 10:
+            break
         positions: dict[str, int] = {}
         for index, value in enumerate(values):
-            column = _HEADER_KEYS.get(_header_key(value))
+            column = known.get(_header_key(value))
             if column and column not in positions:
                 positions[column] = index
         if len(positions) >= 3:
             return number, positions
-    if not rows or not any(_text(v) for row in rows for v in row):
+    if not rows:
         raise _file_error("文件中没有学生数据,请从第2行起每行填写一名学生")
     return 1, {}
 
@@ -612,20 +622,8 @@ def _check_against_database(
     return existing
 
 
-_STUDENT_FIELDS = (
-    "name",
-    "gender",
-    "birth_date",
-    "id_number",
-    "ethnicity",
-    "school_id",
-    "classroom_id",
-    "village_id",
-    "address",
-    "boarding",
-    "left_behind",
-)
-_UPDATE_FIELDS = [
+# The Student fields an import may change (model field names); only those that changed are written.
+_TRACKED_FIELDS = (
     "name",
     "name_pinyin",
     "name_initials",
@@ -639,8 +637,12 @@ _UPDATE_FIELDS = [
     "address",
     "boarding",
     "left_behind",
-    "updated_at",
-]
+)
+_TRACKED_ATTNAMES = {name: Student._meta.get_field(name).attname for name in _TRACKED_FIELDS}
+
+
+def _snapshot(student: Student) -> dict:
+    return {name: getattr(student, attname) for name, attname in _TRACKED_ATTNAMES.items()}
 
 
 def _apply(student: Student, row: _Row, school: School) -> None:
@@ -669,6 +671,7 @@ def _write(*, user, school: School, rows: list[_Row], existing: dict[str, Studen
     now = timezone.now()
     new_students: list[Student] = []
     changed: list[Student] = []
+    changed_fields: set[str] = set()
     student_of_row: dict[int, Student] = {}
     for row in rows:
         student = existing.get(row.student_no)
@@ -677,25 +680,75 @@ def _write(*, user, school: School, rows: list[_Row], existing: dict[str, Studen
             _apply(student, row, school)
             new_students.append(student)
         else:
-            before = tuple(getattr(student, f) for f in _STUDENT_FIELDS)
+            before = _snapshot(student)
             _apply(student, row, school)
-            if tuple(getattr(student, f) for f in _STUDENT_FIELDS) != before:
+            after = _snapshot(student)
+            differs = {name for name in _TRACKED_FIELDS if before[name] != after[name]}
+            if differs:
                 student.updated_at = now
                 changed.append(student)
+                changed_fields |= differs
         student_of_row[row.row] = student
 
     history_user = user if getattr(user, "is_authenticated", False) else None
-    with transaction.atomic():
-        if new_students:
-            bulk_create_with_history(
-                new_students, Student, default_user=history_user, default_change_reason=CHANGE_REASON
-            )
-        if changed:
-            bulk_update_with_history(
-                changed, Student, _UPDATE_FIELDS, default_user=history_user, default_change_reason=CHANGE_REASON
-            )
-        _write_guardians(rows, student_of_row, [s.pk for s in existing.values()])
+    try:
+        with transaction.atomic():
+            _save_students(history_user, new_students, changed, changed_fields, now)
+            _write_guardians(rows, student_of_row, [s.pk for s in existing.values()])
+    except IntegrityError as exc:  # someone wrote the same 学籍号 / 身份证号 between our check and our write
+        raise _file_error("导入时其他人同时修改了学生数据(学籍号或身份证号重复),未写入任何数据,请重新导入") from exc
     return ImportResult(created=len(new_students), updated=len(rows) - len(new_students))
+
+
+def _save_students(history_user, new_students, changed, changed_fields: set[str], now: dt.datetime) -> None:
+    """Bulk writes with their history rows (the caller holds the transaction)."""
+    if new_students:
+        bulk_create_with_history(new_students, Student, default_user=history_user, default_change_reason=CHANGE_REASON)
+    if changed:
+        fields = [name for name in _TRACKED_FIELDS if name in changed_fields]
+        _bulk_update(changed, fields, extra={"updated_at": now})
+        # With no fields, bulk_update_with_history writes only the history rows ("~", who, why).
+        bulk_update_with_history(
+            changed, Student, fields=[], default_user=history_user, default_change_reason=CHANGE_REASON
+        )
+
+
+class _CaseOnPk(Expression):
+    """``CASE pk WHEN %s THEN %s … END`` for one field over a batch of rows.
+
+    Django's ``bulk_update`` builds and resolves a ``When(pk=…)`` expression per row and field,
+    about a millisecond each: a 1,000-student roster where every field changed spent over ten
+    seconds in Python. This renders the same SQL in linear time.
+    """
+
+    def __init__(self, field, pairs: list[tuple]) -> None:
+        super().__init__(output_field=field)
+        self.pairs = pairs
+
+    def as_sql(self, compiler, connection):
+        field = self.output_field
+        opts = field.model._meta
+        pk = f"{compiler.quote_name_unless_alias(opts.db_table)}.{connection.ops.quote_name(opts.pk.column)}"
+        params: list = []
+        for pk_value, value in self.pairs:
+            params.extend((pk_value, field.get_db_prep_save(value, connection)))
+        sql = f"CASE {pk}{' WHEN %s THEN %s' * len(self.pairs)} END"
+        if connection.features.requires_casted_case_in_updates:  # PostgreSQL types the CASE as text
+            sql = f"CAST({sql} AS {field.cast_db_type(connection)})"
+        return sql, params
+
+
+def _bulk_update(objs: list, fields: list[str], extra: dict | None = None) -> None:
+    """Write ``fields`` of ``objs`` (one model) in a few UPDATEs; ``extra`` sets one value on all."""
+    model = type(objs[0])
+    concrete = [model._meta.get_field(name) for name in fields]
+    limit = connections[model._default_manager.db].features.max_query_params  # SQLite: 999, PostgreSQL: None
+    per_row = 2 * len(concrete) + 1 + len(extra or {})
+    size = UPDATE_BATCH if limit is None else max(1, min(UPDATE_BATCH, (limit - len(extra or {})) // per_row))
+    for start in range(0, len(objs), size):
+        batch = objs[start : start + size]
+        values = {f.attname: _CaseOnPk(f, [(obj.pk, getattr(obj, f.attname)) for obj in batch]) for f in concrete}
+        model._default_manager.filter(pk__in=[obj.pk for obj in batch]).update(**values, **(extra or {}))
 
 
 def _write_guardians(rows: list[_Row], student_of_row: dict[int, Student], existing_ids: list[int]) -> None:
@@ -706,6 +759,7 @@ def _write_guardians(rows: list[_Row], student_of_row: dict[int, Student], exist
             current.setdefault((guardian.student_id, guardian.name), guardian)
     to_create: list[Guardian] = []
     to_update: list[Guardian] = []
+    fields: set[str] = set()
     for row in rows:
         if not row.guardian_name:
             continue
@@ -722,15 +776,20 @@ def _write_guardians(rows: list[_Row], student_of_row: dict[int, Student], exist
                 )
             )
             continue
-        before = (guardian.relation, guardian.phone, guardian.works_away)
-        guardian.relation = row.guardian_relation
-        if row.guardian_phone is not None:
-            guardian.phone = row.guardian_phone
-        if row.guardian_away is not None:
-            guardian.works_away = row.guardian_away
-        if (guardian.relation, guardian.phone, guardian.works_away) != before:
+        wanted = {"relation": row.guardian_relation, "phone": row.guardian_phone, "works_away": row.guardian_away}
+        differs = {name for name, value in wanted.items() if value is not None and getattr(guardian, name) != value}
+        for name in differs:
+            setattr(guardian, name, wanted[name])
+        if differs:
             to_update.append(guardian)
+            fields |= differs
     if to_create:
         Guardian.objects.bulk_create(to_create)
     if to_update:
-        Guardian.objects.bulk_update(to_update, ["relation", "phone", "works_away"])
+        _bulk_update(to_update, sorted(fields))
+
+
+def importable_schools(user) -> list[School]:
+    """Schools with at least one classroom whose roster this user may write."""
+    school_ids = manageable_classrooms(user).order_by().values("school_id")
+    return list(School.objects.filter(pk__in=school_ids).order_by("code"))
