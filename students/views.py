@@ -6,7 +6,7 @@ an object outside the user's scope raises Http404 inside the selector.
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -71,7 +71,7 @@ def _with_class_teacher(classrooms: QuerySet[Classroom]) -> QuerySet[Classroom]:
     return classrooms.annotate(class_teacher_name=Subquery(teacher))
 
 
-def _residents_only(scope: Scope):
+def _residents_only(scope: Scope) -> Q:
     """Q for students living in the cadre's township / village (the administrative line)."""
     return student_q(Scope(township_ids=scope.township_ids, village_ids=scope.village_ids))
 
@@ -80,7 +80,7 @@ def _residents_only(scope: Scope):
 def home(request):
     user = request.user
     scope = scope_for(user)
-    context = {"scope": scope, "no_post": scope.is_empty}
+    context = {"no_post": scope.is_empty}
     if scope.superuser or scope.county_ids:
         context["county_schools"] = _paginate(request, selectors.school_list(user), "schools_page")
     if scope.school_ids:

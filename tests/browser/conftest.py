@@ -1,0 +1,104 @@
+"""Real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright against pytest-django's live server.
+
+- ``browser``: one Chromium per test session. Missing Chromium skips the browser tests locally and
+  fails them under CI (``CI`` set), so a broken CI image cannot pass silently.
+- ``page``: a fresh browser context per test (Chinese locale, ``viewport`` overridable with
+  ``@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}])``). When the test fails,
+  a screenshot is saved to ``test-artifacts/<test name>.png``.
+- ``login(page, live_server, username)``: logs in through the real login form.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+# Playwright's sync API runs an event loop in the main thread; Django would otherwise refuse
+# database access from the test body ("You cannot call this from an async context").
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
+
+
+def artifacts_dir(config) -> Path:
+    path = Path(config.rootpath) / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def artifact_name(nodename: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", nodename).strip("_")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (``item.rep_setup``, ``rep_call``) for the page fixture."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def viewport():
+    """Override with ``@pytest.mark.parametrize("viewport", [...])`` for phone-sized pages."""
+    return DEFAULT_VIEWPORT
+
+
+@pytest.fixture
+def page(browser, viewport, request):
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    reports = (getattr(request.node, f"rep_{when}", None) for when in ("setup", "call"))
+    if any(report is not None and report.failed for report in reports):
+        target = artifacts_dir(request.config) / f"{artifact_name(request.node.name)}.png"
+        try:
+            page.screenshot(path=str(target), full_page=True)
+        except Exception as exc:  # a crashed page must not hide the test's own failure
+            print(f"could not save screenshot {target}: {exc}")
+    context.close()
+
+
+@pytest.fixture
+def artifacts(request) -> Path:
+    """The folder for screenshots a test keeps on purpose."""
+    return artifacts_dir(request.config)
+
+
+def login(page, live_server, username: str, password: str = PASSWORD) -> None:
+    """Log in through the login form and wait for the page it redirects to."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "/accounts/login/" not in page.url, f"login as {username} failed"
