@@ -61,7 +61,8 @@ def test_duty_view_shows_reported_missing_and_absentees(world, term, today, clie
     )
     client.force_login(world.principal)
     html = client.get(reverse("attendance-duty")).content.decode()
-    assert world.class_a.name in html and world.class_b.name in html
+    assert world.class_a.name in html
+    assert world.class_b.name in html
     assert "未上报" in html
     assert a.name in html
     assert "须当天联系家长" in html  # unknown absence, family not contacted
