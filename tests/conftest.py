@@ -1,5 +1,6 @@
 """Shared fixtures. ``world`` is a small county with the six demo roles of DESIGN.md §8."""
 
+import contextlib
 import dataclasses
 
 import pytest
@@ -127,3 +128,27 @@ def today():
 def term(world):
     """The autumn term 2026 of the world's county."""
     return f.TermFactory(school_year=f.SchoolYearFactory(county=world.county))
+
+
+@contextlib.contextmanager
+def celery_configured(**conf):
+    """Reconfigure the Celery app for one test and drop its cached broker pools and result backend."""
+    from config.celery import app
+
+    def reset():
+        from kombu import pools
+
+        pools.reset()  # kombu keeps connection and producer pools per broker URL, process-wide
+        app._pool = None
+        app.amqp._producer_pool = None
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
+
+    previous = {key: app.conf[key] for key in conf}
+    app.conf.update(conf)
+    reset()
+    try:
+        yield app
+    finally:
+        app.conf.update(previous)
+        reset()

@@ -5,8 +5,8 @@ import os
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from config.celery import app
 from students.tasks import school_enrolment
+from tests.conftest import celery_configured
 
 pytestmark = pytest.mark.celery_worker
 
@@ -18,10 +18,8 @@ def redis_celery(settings):
         if os.environ.get("CI"):
             pytest.fail("REDIS_URL is not set: make test must start Redis")
         pytest.skip("needs REDIS_URL (run through make test)")
-    previous = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
-    yield app
-    app.conf.update(previous)
+    with celery_configured(broker_url=url, result_backend=url, task_always_eager=False) as app:
+        yield app
 
 
 @pytest.mark.django_db(transaction=True)
