@@ -1,8 +1,9 @@
 """Reads of the org tree and people. Every function starts from a scoped queryset."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 
-from .models import Classroom, School, Student
+from .models import Classroom, Post, School, Student
 from .scoping import (
     classrooms_visible_to,
     get_visible_or_404,
@@ -75,3 +76,15 @@ def classroom_list(user, *, school=None, grade=None) -> QuerySet[Classroom]:
 
 def classroom_detail(user, pk) -> Classroom:
     return get_visible_or_404(classrooms_visible_to(user).select_related("school", "grade"), pk=pk)
+
+
+def with_class_teacher(classrooms: QuerySet[Classroom]) -> QuerySet[Classroom]:
+    """Annotate each classroom with its current class teacher's name, inside the same query."""
+    teacher = (
+        Post.objects.active()
+        .filter(role=Post.Role.CLASS_TEACHER, classroom=OuterRef("pk"))
+        .order_by("start_date", "pk")
+        .annotate(label=Coalesce(NullIf(F("user__display_name"), Value("")), F("user__username")))
+        .values("label")[:1]
+    )
+    return classrooms.annotate(class_teacher_name=Subquery(teacher))

@@ -6,6 +6,7 @@ from collections import defaultdict
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from . import scoping
+from .calendar import cached_school_calendar
 from .models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Post, RiskFlag, Student
 from .risk import flags_visible_to
 
@@ -121,3 +122,45 @@ def student_attendance_calendar(student: Student, start: dt.date, end: dt.date) 
     for day, kind in Absence.objects.filter(student=student, date__range=(start, end)).values_list("date", "kind"):
         days[day] = kind
     return days
+
+
+def student_term_calendar(student: Student, today: dt.date) -> dict | None:
+    """The student's attendance in the current (or latest) term, week by week, with a summary."""
+    if student.school_id is None:
+        return None
+    calendar = cached_school_calendar(student.school.county_id)
+    term = calendar.term_of(today) or next(
+        ((start, end) for start, end in reversed(calendar.terms) if start <= today), None
+    )
+    if term is None:
+        return None
+    start, end = term[0], min(term[1], today)
+    states = student_attendance_calendar(student, start, end)
+    first_monday = start - dt.timedelta(days=start.weekday())
+    weeks, week = [], []
+    day = first_monday
+    while day <= end or day.weekday() != 0:
+        in_range = start <= day <= end
+        state = states.get(day, "")
+        if in_range and not state:
+            state = "unreported" if calendar.is_school_day(day) else "off"
+        week.append({"date": day, "state": state if in_range else "", "in_range": in_range})
+        if len(week) == 7:
+            weeks.append(week)
+            week = []
+        day += dt.timedelta(days=1)
+    summary = {kind.value: 0 for kind in AbsenceKind}
+    summary["present"] = 0
+    for state in states.values():
+        summary[state] = summary.get(state, 0) + 1
+    reported = sum(summary.values())
+    absent = reported - summary["present"]
+    return {
+        "start": start,
+        "end": end,
+        "weeks": weeks,
+        "summary": summary,
+        "reported_days": reported,
+        "absent_days": absent,
+        "absence_pct": round(absent * 100 / reported, 1) if reported else 0,
+    }

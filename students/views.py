@@ -6,14 +6,15 @@ an object outside the user's scope raises Http404 inside the selector.
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Q
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from . import selectors
-from .models import Classroom, Post, School, Student, Village
+from .models import Classroom, RiskFlag, School, Student, Village
+from .notifications import unread_for
 from .scoping import (
     Scope,
     classrooms_visible_to,
@@ -23,6 +24,7 @@ from .scoping import (
     scope_for,
     student_q,
 )
+from .selectors_attendance import flags_for, student_term_calendar
 
 PAGE_SIZE = 50
 HISTORY_LIMIT = 20
@@ -59,18 +61,6 @@ def _int_or_none(value) -> int | None:
         return None
 
 
-def _with_class_teacher(classrooms: QuerySet[Classroom]) -> QuerySet[Classroom]:
-    """Annotate each classroom with its current class teacher's name, inside the same query."""
-    teacher = (
-        Post.objects.active()
-        .filter(role=Post.Role.CLASS_TEACHER, classroom=OuterRef("pk"))
-        .order_by("start_date", "pk")
-        .annotate(label=Coalesce(NullIf(F("user__display_name"), Value("")), F("user__username")))
-        .values("label")[:1]
-    )
-    return classrooms.annotate(class_teacher_name=Subquery(teacher))
-
-
 def _residents_only(scope: Scope) -> Q:
     """Q for students living in the cadre's township / village (the administrative line)."""
     return student_q(Scope(township_ids=scope.township_ids, village_ids=scope.village_ids))
@@ -80,12 +70,12 @@ def _residents_only(scope: Scope) -> Q:
 def home(request):
     user = request.user
     scope = scope_for(user)
-    context = {"no_post": scope.is_empty}
+    context = {"no_post": scope.is_empty, "tasks": list(unread_for(user, limit=10))}
     if scope.superuser or scope.county_ids:
         context["county_schools"] = _paginate(request, selectors.school_list(user), "schools_page")
     if scope.school_ids:
         classes = selectors.classroom_list(user).filter(school_id__in=scope.school_ids)
-        context["school_classes"] = _paginate(request, _with_class_teacher(classes), "classes_page")
+        context["school_classes"] = _paginate(request, selectors.with_class_teacher(classes), "classes_page")
         context["several_schools"] = len(scope.school_ids) > 1
     if scope.classroom_ids:
         my_classes = selectors.classroom_list(user).filter(pk__in=scope.classroom_ids)
@@ -96,7 +86,7 @@ def home(request):
                 students = selectors.student_list(user, classroom=my_class.pk)
                 context["my_students"] = _paginate(request, students, "students_page")
         else:
-            context["my_classes"] = _paginate(request, _with_class_teacher(my_classes), "my_classes_page")
+            context["my_classes"] = _paginate(request, selectors.with_class_teacher(my_classes), "my_classes_page")
     if scope.residence_line:
         residents = selectors.student_list(user).filter(_residents_only(scope))
         context["residents"] = _paginate(request, residents, "residents_page")
@@ -113,7 +103,7 @@ def school_list(request):
 @login_required
 def school_detail(request, pk: int):
     school = selectors.school_detail(request.user, pk)
-    classes = _with_class_teacher(selectors.classroom_list(request.user, school=school.pk))
+    classes = selectors.with_class_teacher(selectors.classroom_list(request.user, school=school.pk))
     page = _paginate(request, classes)
     return render(request, "students/school_detail.html", {"school": school, "page_obj": page})
 
@@ -128,7 +118,7 @@ def _student_filters(request) -> dict:
 
 @login_required
 def classroom_detail(request, pk: int):
-    classroom = get_visible_or_404(_with_class_teacher(selectors.classroom_list(request.user)), pk=pk)
+    classroom = get_visible_or_404(selectors.with_class_teacher(selectors.classroom_list(request.user)), pk=pk)
     filters = _student_filters(request)
     students = selectors.student_list(request.user, classroom=classroom.pk, **filters)
     return render(
@@ -187,6 +177,10 @@ def student_detail(request, pk: int):
             "id_number": display_id_number(request.user, student.id_number),
             "guardians": list(student.guardians.all()),
             "history": _history_rows(request.user, student),
+            "term_calendar": student_term_calendar(student, timezone.localdate()),
+            "flags": list(flags_for(request.user, student=student.pk)[:50]),
+            "flag_categories": RiskFlag.Category.choices,
+            "flag_levels": RiskFlag.Level.choices,
         },
     )
 

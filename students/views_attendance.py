@@ -15,6 +15,7 @@ from . import attendance, risk, scoping
 from .calendar import cached_school_calendar
 from .errors import Conflict, DomainError
 from .models import AbsenceKind, DailyReport, RiskFlag, School, Student
+from .notifications import mark_read
 from .selectors_attendance import (
     duty_overview,
     flag_counts_by_level,
@@ -223,3 +224,11 @@ def flag_create(request, student_id: int):
         return redirect("student-detail", pk=student_id)
     messages.success(request, "已标记预警")
     return redirect("risk-flag-detail", pk=flag.pk)
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    ids = [int(x) for x in request.POST.getlist("id") if x.isdigit()]
+    mark_read(request.user, ids)
+    return redirect("home")

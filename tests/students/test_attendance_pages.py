@@ -110,3 +110,46 @@ def test_manual_flag_from_student_page_form(world, client):
         ).status_code
         == 404
     )
+
+
+def test_student_page_shows_term_calendar_and_flag_history(world, term, today, client):
+    from students.models import Absence
+
+    s = world.students_a[0]
+    for day, kind in (("2026-11-23", "unexcused"), ("2026-11-24", None)):
+        report = DailyReport.objects.create(
+            classroom=world.class_a,
+            school=world.school,
+            date=day,
+            enrolled_count=3,
+            present_count=2 if kind else 3,
+            submitted_by=world.teacher,
+        )
+        if kind:
+            Absence.objects.create(report=report, student=s, date=day, kind=kind)
+    risk.raise_manual_flag(user=world.teacher, student_id=s.pk, category="weary", level="orange", note="不想上学")
+    client.force_login(world.teacher)
+    html = client.get(reverse("student-detail", args=[s.pk])).content.decode()
+    assert "已报告 2 天,缺勤 1 天" in html
+    assert 'class="d unexcused" title="2026-11-23' in html
+    assert 'class="d present" title="2026-11-24' in html
+    assert "厌学:不想上学" in html
+
+
+def test_home_shows_my_tasks_and_marks_them_read(world, client):
+    from students.models import Notification
+
+    Notification.objects.create(
+        user=world.teacher, key="k1", kind="not_reported", text="七年级(1)班 11月25日的考勤还没有上报"
+    )
+    Notification.objects.create(user=world.teacher2, key="k1", kind="not_reported", text="别人的提醒")
+    client.force_login(world.teacher)
+    html = client.get(reverse("home")).content.decode()
+    assert "今日待办" in html
+    assert "考勤还没有上报" in html
+    assert "别人的提醒" not in html
+    note = Notification.objects.get(user=world.teacher)
+    client.post(reverse("notifications-read"), {"id": [note.pk, Notification.objects.get(user=world.teacher2).pk]})
+    assert Notification.objects.get(user=world.teacher).read_at is not None
+    assert Notification.objects.get(user=world.teacher2).read_at is None
+    assert "今日待办" not in client.get(reverse("home")).content.decode()

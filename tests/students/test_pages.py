@@ -431,3 +431,12 @@ def test_pagination_include_also_takes_a_plain_page_named_page(rf):
     assert "level=red&amp;page=3" in out
     assert "level=red&amp;page=1" in out
     assert "第 2 / 3 页" in out
+
+
+def test_english_browser_still_gets_chinese_until_switched(world, client):
+    client.force_login(world.principal)
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "首页" in html
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "Home" in html

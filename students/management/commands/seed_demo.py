@@ -16,26 +16,37 @@ ID numbers and 学籍号 on every run. Rows are written with ``bulk_create`` in 
 import bisect
 import dataclasses
 import datetime as dt
+import math
 import random
 import time
+import zoneinfo
 from collections import Counter
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
-from django.db import connection, transaction
-from pypinyin import Style, lazy_pinyin
+from django.db import connection, reset_queries, transaction
+from django.db.models import Count
+from django.utils import timezone
 
-from students import idnumber
+from students import idnumber, risk
+from students.calendar import SchoolCalendar, forget_calendars
 from students.models import (
     GRADE_NAMES,
+    Absence,
     Classroom,
     Closure,
     County,
+    DailyReport,
+    DailyReportRevision,
     Grade,
     Guardian,
+    Notification,
     Post,
+    RiskFlag,
+    RiskLevel,
+    RiskRule,
     School,
     SchoolYear,
     Student,
@@ -43,6 +54,7 @@ from students.models import (
     Township,
     User,
     Village,
+    name_pinyin,
 )
 
 from .demo_logins import render_logins
@@ -85,6 +97,33 @@ CLOSURES = [
     (dt.date(2026, 6, 16), dt.date(2026, 6, 17), "强降雨(暴雨红色预警)全县中小学停课"),
     (dt.date(2026, 11, 6), dt.date(2026, 11, 6), "暴雨停课"),
 ]
+
+# --- attendance -------------------------------------------------------------------------------
+# Shares of enrolled students and rates behind the term of attendance (see Seeder.build_attendance).
+# A sick (60%: 1–3 days) or personal (1 day) leave starts: ≈2% of student-days. Short spells keep the
+# tail thin: ≈0.5% of ordinary students still reach the yellow 10% line by bad luck (a long flu).
+BACKGROUND_EPISODE_RATE = 0.017
+CHRONIC_SHARE = 0.01  # absent 12–20% of past school days, mixed kinds → yellow (chronic_absence)
+SPORADIC_SHARE = 0.006  # 3–5 scattered unexcused days in the last RECENT_DAYS → orange (recent_unexcused)
+DRIFTING_SHARE = 0.003  # absent (unexcused / unknown) every day from a day in the last DRIFT_DAYS → red
+RECENT_DAYS = 18  # school days before as_of; inside the 20-day window of the orange rule
+DRIFT_DAYS = 15  # "the last three weeks" in school days
+NOT_REPORTED_SHARE = 0.15  # classes that have not reported yet on as_of (when as_of is today)
+REPORT_FROM = dt.time(7, 50)  # reports come in 07:50–08:40 Asia/Shanghai
+REPORT_SPREAD_SECONDS = 50 * 60
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+ATTENDANCE_BATCH = 5000
+
+NORMAL, CHRONIC, SPORADIC, DRIFTING = "normal", "chronic", "sporadic", "drifting"
+SICK, PERSONAL, UNEXCUSED, UNKNOWN = "sick", "personal", "unexcused", "unknown"
+TRUANT_KINDS = (UNEXCUSED, UNKNOWN)
+CHRONIC_KINDS = ((SICK, 45), (PERSONAL, 30), (UNKNOWN, 15), (UNEXCUSED, 10))
+SICK_NOTES = ("发烧", "发烧", "感冒", "咳嗽", "肚子疼", "腹泻", "牙疼", "头疼", "去县医院复查", "水痘,居家隔离", "", "")
+PERSONAL_NOTES = ("家中有事", "家中有事", "随家长走亲戚", "参加亲属葬礼", "家长带去办身份证", "家里农忙", "", "")
+NOT_CONTACTED_NOTES = ("电话未接通", "电话未接通", "家长电话关机", "监护人电话无人接听", "")
+UNEXCUSED_NOTES = ("家长称已按时出门上学", "祖母称孩子不愿上学", "在镇上网吧找到", "家长不知情,正在寻找", "")
+UNKNOWN_NOTES = ("家长说不清缺勤原因", "家长在外务工,祖辈不知情", "")
+DRIFT_NOTES = ("家长称孩子不愿上学", "疑似随父母外出", "已家访,家中无人", "祖父母管不住,孩子在家玩手机", "")
 
 # Fixed demo accounts (DESIGN.md §8): username → (display name template, post title).
 FIXED_USERNAMES = ("bureau", "principal", "teacher", "teacher2", "principal2", "cadre", "admin")
@@ -251,11 +290,7 @@ class PinyinCache:
     def __call__(self, name: str) -> tuple[str, str]:
         hit = self._cache.get(name)
         if hit is None:
-            hit = (
-                "".join(lazy_pinyin(name, style=Style.NORMAL)).lower(),
-                "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower(),
-            )
-            self._cache[name] = hit
+            hit = self._cache[name] = name_pinyin(name)
         return hit
 
 
@@ -283,8 +318,32 @@ def wipe_demo_data() -> None:
     connection.ops.execute_sql_flush(sql)
 
 
+def parse_day(value) -> dt.date | None:
+    """``--as-of`` from the command line (a string) or from call_command (a string or a date)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise CommandError(f"日期格式错误 invalid date: {value} (YYYY-MM-DD)") from exc
+
+
 def has_demo_data() -> bool:
     return County.objects.exists() or Student.objects.exists()
+
+
+def resolve_as_of(county_id: int, day: dt.date) -> tuple[dt.date, bool]:
+    """(as_of, clamped): ``day`` itself inside a term, else the last school day of the latest term begun before it."""
+    calendar = SchoolCalendar(county_id)
+    if calendar.term_of(day) is not None:
+        return day, False
+    begun = [(start, end) for start, end in calendar.terms if start <= day]
+    if not begun:
+        first = calendar.terms[0][0] if calendar.terms else None
+        raise CommandError(f"--as-of {day} 早于演示数据的第一个学期 (starts {first}) / before the first demo term")
+    start, end = begun[-1]
+    days = calendar.school_days(start, end)
+    return (days[-1] if days else end), True
 
 
 def _assign_pks(model, objs: list, key_fields: tuple[str, ...]) -> None:
@@ -306,6 +365,11 @@ class Seeder:
         self.pinyin = PinyinCache()
         self.id_sequences: Counter = Counter()
         self.counts: dict[str, int] = {}
+        self.timings: dict[str, float] = {}
+        self.class_teacher: dict[int, int] = {}  # classroom id → class teacher's user id
+        self.enrolled_by_class: dict[int, list[int]] = {}  # classroom id → enrolled student ids, ascending
+        self.fixed_rooms: dict[str, int] = {}  # "teacher" / "teacher2" → classroom id
+        self.as_of: dt.date | None = None
         eth_cum, acc = [], 0
         for _, w in ETHNICITIES:
             acc += w
@@ -493,6 +557,8 @@ class Seeder:
         Closure.objects.bulk_create(
             [Closure(county=county, start_date=s, end_date=e, reason=r) for s, e, r in CLOSURES]
         )
+        # bulk_create sends no post_save: drop calendars cached under a reused county id.
+        forget_calendars()
         self.counts.update(school_years=len(SCHOOL_YEARS), terms=sum(len(y[3]) for y in SCHOOL_YEARS))
 
     # --- accounts -----------------------------------------------------------------------------
@@ -540,6 +606,7 @@ class Seeder:
             ),
         ]
         fixed_rooms = {class_a.pk, class_b.pk}
+        self.fixed_rooms = {"teacher": class_a.pk, "teacher2": class_b.pk}
         for k, school in enumerate(schools[2:], start=2):
             specs.append(
                 (
@@ -596,6 +663,8 @@ class Seeder:
                 post = Post(user=users[username], role=role, title=title, county=county, start_date=start, **scope)
                 post.fill_parents()
                 posts.append(post)
+                if role == Post.Role.CLASS_TEACHER:
+                    self.class_teacher[post.classroom_id] = users[username].pk
         Post.objects.bulk_create(posts, batch_size=2000)
         self.counts.update(users=len(specs), posts=len(posts))
 
@@ -725,6 +794,9 @@ class Seeder:
             return
         Student.objects.bulk_create(students, batch_size=self.batch_size)
         _assign_pks(Student, students, ("student_no",))
+        for student in students:
+            if student.status == Student.Status.ENROLLED:
+                self.enrolled_by_class.setdefault(student.classroom_id, []).append(student.pk)
         rows = [
             Guardian(student_id=student.pk, **g) for student, gs in zip(students, guardians, strict=True) for g in gs
         ]
@@ -732,20 +804,255 @@ class Seeder:
         self.counts["students"] += len(students)
         self.counts["guardians"] += len(rows)
 
+    # --- attendance -----------------------------------------------------------------------------
+
+    def build_attendance(self, built: Built, as_of: dt.date, clamped: bool) -> None:
+        """Daily reports of every class for every school day of the term up to ``as_of``.
+
+        Every class reported every past school day; on ``as_of`` (when it is today's school day,
+        not a clamped date) about 15% have not reported yet, among them ``teacher``'s class so
+        that the demo teacher can take today's attendance. Absences follow the patterns above;
+        ``teacher``'s class always has a drifting-away and a chronic student, ``teacher2``'s a
+        sporadic truant. Every report gets its version-1 revision.
+        """
+        rng = self.rng
+        calendar = SchoolCalendar(built.county.pk)
+        term_start = calendar.term_of(as_of)[0]
+        days = calendar.school_days(term_start, as_of)
+        n_days = len(days)
+        has_today = bool(days) and days[-1] == as_of
+        n_past = n_days - 1 if has_today else n_days
+        skip_today = has_today and not clamped
+        opening = [dt.datetime.combine(day, REPORT_FROM, tzinfo=SHANGHAI) for day in days]
+        now = timezone.now()
+        teacher_room, teacher2_room = self.fixed_rooms.get("teacher"), self.fixed_rooms.get("teacher2")
+
+        pending: list[tuple[DailyReport, list[tuple]]] = []
+        self.counts.update(reports=0, absences=0, revisions=0, not_reported=0)
+        for _, room in built.classrooms:
+            enrolled = self.enrolled_by_class.get(room.pk, [])
+            user_id = self.class_teacher[room.pk]
+            reported_today = True
+            if skip_today:
+                if room.pk == teacher_room:
+                    reported_today = False
+                elif room.pk != teacher2_room:
+                    reported_today = rng.random() >= NOT_REPORTED_SHARE
+                self.counts["not_reported"] += not reported_today
+
+            forced: dict[int, str] = {}
+            if room.pk == teacher_room and len(enrolled) >= 2:
+                drifting, chronic = rng.sample(enrolled, 2)
+                forced = {drifting: DRIFTING, chronic: CHRONIC}
+            elif room.pk == teacher2_room and enrolled:
+                forced = {rng.choice(enrolled): SPORADIC}
+
+            per_day: list[list[tuple]] = [[] for _ in range(n_days)]
+            for student_id in enrolled:
+                pattern = forced.get(student_id) or self.pattern()
+                for i, (kind, note, contacted) in self.student_marks(pattern, n_days, n_past).items():
+                    per_day[i].append((student_id, kind, note, contacted))  # ascending student id
+
+            for i in range(n_days if reported_today else n_past):
+                absent = per_day[i]
+                submitted_at = min(opening[i] + dt.timedelta(seconds=rng.randrange(REPORT_SPREAD_SECONDS)), now)
+                report = DailyReport(
+                    classroom_id=room.pk,
+                    school_id=room.school_id,
+                    date=days[i],
+                    version=1,
+                    enrolled_count=len(enrolled),
+                    present_count=len(enrolled) - len(absent),
+                    submitted_by_id=user_id,
+                    submitted_at=submitted_at,
+                )
+                pending.append((report, absent))
+                if len(pending) >= ATTENDANCE_BATCH:
+                    self._flush_reports(pending)
+                    pending = []
+        self._flush_reports(pending)
+        self.counts.update(school_days=n_days)
+
+    def pattern(self) -> str:
+        r = self.rng.random()
+        if r < CHRONIC_SHARE:
+            return CHRONIC
+        if r < CHRONIC_SHARE + SPORADIC_SHARE:
+            return SPORADIC
+        if r < CHRONIC_SHARE + SPORADIC_SHARE + DRIFTING_SHARE:
+            return DRIFTING
+        return NORMAL
+
+    def student_marks(self, pattern: str, n_days: int, n_past: int) -> dict[int, tuple[str, str, bool]]:
+        """Day index → (kind, note, family contacted) for one student's absences."""
+        marks: dict[int, tuple[str, str, bool]] = {}
+        if pattern == CHRONIC:
+            self._chronic(marks, n_past)
+            return marks
+        self._background(marks, n_days)
+        if pattern == SPORADIC:
+            self._sporadic(marks, n_past)
+        elif pattern == DRIFTING:
+            self._drifting(marks, n_days, n_past)
+        return marks
+
+    def _gap(self) -> int:
+        """School days until the next leave starts (geometric: one random number per leave, not per day)."""
+        return int(math.log(1.0 - self.rng.random()) / math.log(1.0 - BACKGROUND_EPISODE_RATE))
+
+    def _background(self, marks: dict, n_days: int) -> None:
+        rng = self.rng
+        i = self._gap()
+        while i < n_days:
+            if rng.random() < 0.6:
+                r = rng.random()
+                kind, length = SICK, (1 if r < 0.75 else 2 if r < 0.95 else 3)
+            else:
+                kind, length = PERSONAL, 1
+            absence = self.absence(kind)
+            for j in range(i, min(i + length, n_days)):
+                marks[j] = absence
+            i += length + self._gap()
+
+    def _chronic(self, marks: dict, n_past: int) -> None:
+        """12–20% of the past school days, mixed kinds, never 3 truant days in a row nor 3 unexcused."""
+        rng = self.rng
+        if n_past <= 0:
+            return
+        count = min(n_past, max(1, math.ceil(n_past * rng.uniform(0.12, 0.20))))
+        unexcused = 0
+        for i in sorted(rng.sample(range(n_past), count)):
+            kind = rng.choices([k for k, _ in CHRONIC_KINDS], weights=[w for _, w in CHRONIC_KINDS])[0]
+            if kind == UNEXCUSED:
+                unexcused += 1
+                if unexcused > 2:
+                    kind = PERSONAL
+            if kind in TRUANT_KINDS and all(marks.get(i - d, ("",))[0] in TRUANT_KINDS for d in (1, 2)):
+                kind = SICK
+            marks[i] = self.absence(kind)
+
+    def _sporadic(self, marks: dict, n_past: int) -> None:
+        """3–5 unexcused days among the last RECENT_DAYS past school days, never two in a row."""
+        rng = self.rng
+        low = max(0, n_past - RECENT_DAYS)
+        width = n_past - low
+        count = min(rng.randint(3, 5), (width + 1) // 2)
+        if count < 3:
+            return
+        for j, slot in enumerate(sorted(rng.sample(range(width - count + 1), count))):
+            marks[low + slot + j] = self.absence(UNEXCUSED)
+
+    def _drifting(self, marks: dict, n_days: int, n_past: int) -> None:
+        """Present until a day in the last DRIFT_DAYS school days (≥ 3 days before as_of), then away."""
+        rng = self.rng
+        latest = n_past - 3
+        if latest < 0:
+            return
+        start = rng.randint(min(max(0, n_days - DRIFT_DAYS), latest), latest)
+        unknown_first = rng.randint(1, 2)
+        for i in range(start, n_days):
+            truant = i >= start + unknown_first and rng.random() < 0.75
+            marks[i] = self.absence(UNEXCUSED if truant else UNKNOWN, drifting=True)
+
+    def absence(self, kind: str, drifting: bool = False) -> tuple[str, str, bool]:
+        rng = self.rng
+        if kind == SICK:
+            return kind, rng.choice(SICK_NOTES), rng.random() < 0.92
+        if kind == PERSONAL:
+            return kind, rng.choice(PERSONAL_NOTES), rng.random() < 0.88
+        if rng.random() < 0.5:
+            notes = DRIFT_NOTES if drifting else (UNEXCUSED_NOTES if kind == UNEXCUSED else UNKNOWN_NOTES)
+            return kind, rng.choice(notes), True
+        return kind, rng.choice(NOT_CONTACTED_NOTES), False
+
+    def _flush_reports(self, pending: list[tuple[DailyReport, list[tuple]]]) -> None:
+        if not pending:
+            return
+        reports = [report for report, _ in pending]
+        DailyReport.objects.bulk_create(reports, batch_size=ATTENDANCE_BATCH)
+        _assign_pks(DailyReport, reports, ("classroom_id", "date"))
+        absences, revisions = [], []
+        for report, rows in pending:
+            for student_id, kind, note, contacted in rows:
+                absences.append(
+                    Absence(
+                        report_id=report.pk,
+                        student_id=student_id,
+                        date=report.date,
+                        kind=kind,
+                        note=note,
+                        family_contacted=contacted,
+                    )
+                )
+            revisions.append(
+                DailyReportRevision(
+                    report_id=report.pk,
+                    version=1,
+                    submitted_by_id=report.submitted_by_id,
+                    submitted_at=report.submitted_at,
+                    present_count=report.present_count,
+                    absences=[
+                        {"student": student_id, "kind": kind, "note": note, "family_contacted": contacted}
+                        for student_id, kind, note, contacted in rows
+                    ],
+                )
+            )
+        Absence.objects.bulk_create(absences, batch_size=ATTENDANCE_BATCH)
+        DailyReportRevision.objects.bulk_create(revisions, batch_size=ATTENDANCE_BATCH)
+        self.counts["reports"] += len(reports)
+        self.counts["absences"] += len(absences)
+        self.counts["revisions"] += len(revisions)
+        reset_queries()  # DEBUG=True keeps every statement; these are large
+
+    def evaluate_risk(self, county: County, as_of: dt.date) -> None:
+        """The county's rules once over the seeded term (creates rule version 1), then today's reminders."""
+        risk.evaluate(county_id=county.pk, as_of=as_of)
+        by_level = dict(RiskFlag.objects.values_list("level").annotate(n=Count("pk")).order_by())
+        self.counts.update({f"flags_{level}": by_level.get(level, 0) for level in RiskLevel.values})
+        self.counts["rules"] = RiskRule.objects.filter(county=county).count()
+        self.counts["reminders"] = risk.remind_not_reported(county_id=county.pk, day=as_of)
+        self.counts["notifications"] = Notification.objects.count()
+
     # --- all ----------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, int]:
+    def run(self, as_of: dt.date | None = None) -> dict[str, int]:
         started = time.monotonic()
+        phase = started
+
+        def lap(name: str) -> float:
+            nonlocal phase
+            now = time.monotonic()
+            self.timings[name] = now - phase
+            phase = now
+            return now - started
+
         built = self.build_places()
         self.build_calendar(built.county)
+        self.as_of, clamped = resolve_as_of(built.county.pk, as_of or timezone.localdate())
         self.build_accounts(built)
         self.write(
             f"  {built.county.name}: {len(built.townships)} 乡镇 townships, "
             f"{self.counts['villages']} 村(社区) villages, "
             f"{len(built.schools)} 学校 schools, {self.counts['classrooms']} 班级 classes "
-            f"({time.monotonic() - started:.1f} s)"
+            f"({lap('places, calendar, accounts'):.1f} s)"
         )
         self.build_students(built, started)
+        reset_queries()
+        lap("students, guardians")
+        clamp_note = f" (clamped from {as_of or timezone.localdate()})" if clamped else ""
+        self.write(f"  考勤 attendance: {self.as_of:%Y-%m-%d}{clamp_note} …")
+        self.build_attendance(built, self.as_of, clamped)
+        self.write(
+            f"  考勤 attendance: {self.counts['school_days']} 上学日 school days, "
+            f"{self.counts['reports']:,} 日报 reports, {self.counts['absences']:,} 缺勤 absences "
+            f"({lap('attendance'):.1f} s)"
+        )
+        self.evaluate_risk(built.county, self.as_of)
+        self.write(
+            f"  预警 flags: 红 red {self.counts['flags_red']:,}, 橙 orange {self.counts['flags_orange']:,}, "
+            f"黄 yellow {self.counts['flags_yellow']:,}; 未报提醒 not-reported reminders "
+            f"{self.counts['reminders']:,} ({lap('risk evaluation, reminders'):.1f} s)"
+        )
         return self.counts
 
 
@@ -760,6 +1067,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="随机种子 (default 1)")
         parser.add_argument(
             "--password", default=DEFAULT_PASSWORD, help=f"所有演示账号的密码 (default {DEFAULT_PASSWORD})"
+        )
+        parser.add_argument(
+            "--as-of",
+            type=parse_day,
+            default=None,
+            help="考勤生成到哪一天 YYYY-MM-DD (default: today; outside a term → last school day of the latest term)",
         )
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--if-empty", action="store_true", help="已有数据时什么也不做 / do nothing when data exists")
@@ -798,7 +1111,7 @@ class Command(BaseCommand):
                 wipe_demo_data()
                 write(f"  已清空旧数据 old data deleted ({time.monotonic() - started:.1f} s)")
             seeder = Seeder(students, options["seed"], options["password"], write=write)
-            counts = seeder.run()
+            counts = seeder.run(as_of=parse_day(options.get("as_of")))
         elapsed = time.monotonic() - started
 
         if verbose:
@@ -813,9 +1126,19 @@ class Command(BaseCommand):
                 ("posts", "岗位"),
                 ("school_years", "学年"),
                 ("terms", "学期"),
+                ("reports", "考勤日报"),
+                ("absences", "缺勤"),
+                ("revisions", "日报版本"),
+                ("not_reported", "今日未报班级"),
+                ("rules", "预警规则"),
+                ("flags_red", "红色预警"),
+                ("flags_orange", "橙色预警"),
+                ("flags_yellow", "黄色预警"),
+                ("notifications", "提醒"),
             ]
             summary = ", ".join(f"{zh} {key} {counts.get(key, 0):,}" for key, zh in labels)
-            write(f"完成 done: {summary}")
+            write(f"完成 done (as of {seeder.as_of:%Y-%m-%d}): {summary}")
+            write("分阶段用时 phases: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in seeder.timings.items()))
             write(f"用时 total time: {elapsed:.1f} s")
             write("")
             write(render_logins(password=options["password"]))
