@@ -164,3 +164,13 @@ def student_term_calendar(student: Student, today: dt.date) -> dict | None:
         "absent_days": absent,
         "absence_pct": round(absent * 100 / reported, 1) if reported else 0,
     }
+
+
+def attended_school_days(student: Student, since: dt.date) -> int:
+    """School days since ``since`` (inclusive) on which the student's class reported and they were present."""
+    if student.classroom_id is None:
+        return 0
+    absent = Absence.objects.filter(student=student, date__gte=since).values("date")
+    return (
+        DailyReport.objects.filter(classroom_id=student.classroom_id, date__gte=since).exclude(date__in=absent).count()
+    )

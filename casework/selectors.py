@@ -1,0 +1,161 @@
+"""Reads of cases. Every function takes the user; scoping is decided here and in students.scoping.
+
+A case is visible to:
+- whoever sees its student (class teacher, school, bureau, the cadre of the student's home);
+- the school the case belongs to now;
+- schools the case was handed over from (read access to what they wrote);
+- the responsible persons named in the current plan (一人一案), even outside their usual scope.
+"""
+
+import datetime as dt
+
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from students import scoping
+
+from .models import CaseActivity, CaseHandover, DropoutCase, ReturnPlan
+
+OWNER_FIELDS = ("school_leader", "class_teacher", "township_cadre", "village_cadre")
+
+
+def _owner_q(user) -> Q:
+    owns = Q()
+    for field in OWNER_FIELDS:
+        owns |= Q(**{field: user})
+    return Q(Exists(ReturnPlan.objects.filter(owns, case=OuterRef("pk"), is_current=True)))
+
+
+def case_q(user) -> Q:
+    scope = scoping.scope_for(user)
+    if scope.superuser:
+        return Q()
+    q = scoping.student_q(scope, "student__")
+    if scope.school_ids:
+        q |= Q(school_id__in=scope.school_ids)
+        q |= Q(Exists(CaseHandover.objects.filter(case=OuterRef("pk"), from_school_id__in=scope.school_ids)))
+    if scope.county_ids:
+        q |= Q(school__county_id__in=scope.county_ids)
+    return q | _owner_q(user)
+
+
+def cases_visible_to(user) -> QuerySet[DropoutCase]:
+    return DropoutCase.objects.filter(case_q(user))
+
+
+def is_owner(user, case: DropoutCase) -> bool:
+    plan = current_plan(case)
+    return plan is not None and user.pk in plan.owner_ids
+
+
+def current_plan(case: DropoutCase) -> ReturnPlan | None:
+    cached = getattr(case, "_current_plan", None)
+    if cached is not None:
+        return cached[0] if cached else None
+    plan = (
+        case.plans.filter(is_current=True)
+        .select_related("school_leader", "class_teacher", "township_cadre", "village_cadre")
+        .first()
+    )
+    case._current_plan = [plan] if plan else []
+    return plan
+
+
+def case_list(
+    user,
+    *,
+    status: str = "",
+    school=None,
+    reason: str = "",
+    owner=None,
+    overdue: bool = False,
+    q: str = "",
+    statuses=None,
+) -> QuerySet[DropoutCase]:
+    """Cases in scope with what a list needs, in a constant number of queries."""
+    qs = (
+        cases_visible_to(user)
+        .select_related("student", "school", "classroom")
+        .prefetch_related(
+            Prefetch(
+                "plans",
+                queryset=ReturnPlan.objects.filter(is_current=True).select_related(
+                    "school_leader", "class_teacher", "township_cadre", "village_cadre"
+                ),
+                to_attr="current_plans",
+            )
+        )
+        .annotate(
+            activity_count=Count("activities", distinct=True),
+            last_activity_on=Max("activities__occurred_on"),
+        )
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if school:
+        qs = qs.filter(school_id=school)
+    if reason:
+        qs = qs.filter(reason=reason)
+    if owner:
+        owns = Q()
+        for field in OWNER_FIELDS:
+            owns |= Q(**{field: owner})
+        qs = qs.filter(Exists(ReturnPlan.objects.filter(owns, case=OuterRef("pk"), is_current=True)))
+    if overdue:
+        qs = qs.filter(overdue_q())
+    if q:
+        qs = qs.filter(Q(student__name__contains=q) | Q(student__student_no__istartswith=q))
+    return qs.order_by(F("next_due_on").asc(nulls_last=True), "-detected_on", "-id")
+
+
+def overdue_q(today: dt.date | None = None) -> Q:
+    today = today or timezone.localdate()
+    return Q(status__in=DropoutCase.OPEN_STATUSES, next_due_on__lt=today)
+
+
+def case_detail(user, pk) -> DropoutCase:
+    return scoping.get_visible_or_404(
+        cases_visible_to(user).select_related(
+            "student",
+            "student__village",
+            "student__village__township",
+            "school",
+            "classroom",
+            "created_by",
+            "signed_by",
+            "previous_case",
+        ),
+        pk=pk,
+    )
+
+
+def timeline(case: DropoutCase) -> list[dict]:
+    """Events and activities in one chronological list for the case page."""
+    rows = [
+        {"at": e.at, "day": timezone.localtime(e.at).date(), "kind": "event", "obj": e}
+        for e in case.events.select_related("by")
+    ]
+    rows += [
+        {
+            "at": a.created_at,
+            "day": a.occurred_on,
+            "kind": "activity",
+            "obj": a,
+        }
+        for a in case.activities.select_related("created_by")
+    ]
+    return sorted(rows, key=lambda r: (r["day"], r["at"]), reverse=True)
+
+
+def failed_contacts(case: DropoutCase, since: dt.date | None = None) -> int:
+    qs = case.activities.filter(outcome__in=CaseActivity.FAILED)
+    if since:
+        qs = qs.filter(occurred_on__gte=since)
+    return qs.count()
+
+
+def ledger(user, *, school=None) -> QuerySet[DropoutCase]:
+    """The dropout ledger (辍学台账): confirmed cases not yet struck off, in scope."""
+    return case_list(user, school=school, statuses=DropoutCase.LEDGER_STATUSES)

@@ -1,0 +1,208 @@
+"""One student from three absent days to a closed case, checking the ledger at every step."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+import time_machine
+
+from casework.models import CaseEvent, DropoutCase, FollowUp
+from students.calendar import SchoolCalendar
+from students.models import Absence, DailyReport, RiskFlag, Student
+
+pytestmark = pytest.mark.django_db
+D = dt.date
+CASES = "/api/v1/dropout-cases/"
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def at(day: dt.date):
+    return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=SHANGHAI), tick=True)
+
+
+def report(world, day, absent=()):
+    row = DailyReport.objects.create(
+        classroom=world.class_a,
+        school=world.school,
+        date=day,
+        enrolled_count=3,
+        present_count=3 - len(absent),
+        submitted_by=world.teacher,
+    )
+    Absence.objects.bulk_create(Absence(report=row, student=s, date=day, kind="unexcused") for s in absent)
+
+
+def ledger_ids(api, world):
+    rows = api.as_user(world.bureau).get(CASES, {"page_size": 200}).json()["results"]
+    return {r["student"] for r in rows if r["status"] in DropoutCase.LEDGER_STATUSES}
+
+
+def plan_body(world, target):
+    return {
+        "reason_analysis": "厌学,沉迷网络,父母在外务工由祖母照看",
+        "measures": ["home_visit", "counselling", "tutoring"],
+        "method": "班主任与村干部共同家访,心理老师谈心",
+        "target_return_on": target.isoformat(),
+        "school_leader": world.principal.pk,
+        "class_teacher": world.teacher.pk,
+        "township_cadre": world.cadre.pk,
+    }
+
+
+def activity(day, kind, outcome):
+    return {"occurred_on": day.isoformat(), "kind": kind, "outcome": outcome, "participants": "班主任、村干部"}
+
+
+def test_walk_from_absence_to_closed_case(world, term, api, django_capture_on_commit_callbacks):
+    s = world.students_a[0]
+    # Three unexcused school days: Monday and Tuesday on file, Wednesday submitted by the teacher.
+    report(world, D(2026, 11, 23), [s])
+    report(world, D(2026, 11, 24), [s])
+    with at(D(2026, 11, 25)):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.as_user(world.teacher).post(
+                "/api/v1/attendance/",
+                {
+                    "classroom": world.class_a.pk,
+                    "date": "2026-11-25",
+                    "absences": [{"student": s.pk, "kind": "unexcused"}],
+                },
+                format="json",
+            )
+        assert response.status_code == 201
+        flag = RiskFlag.objects.get(student=s, level="red")
+
+        # One click from the flag: a suspected case prefilled with the evidence.
+        created = api.as_user(world.teacher).post(CASES, {"student": s.pk, "flag": flag.pk}, format="json")
+        assert created.status_code == 201, created.content
+        case = created.json()
+        assert case["status"] == "suspected"
+        assert case["last_attended_on"] == "2026-11-22"
+        assert "11-23、11-24、11-25" in case["measures_taken"]
+        assert case["due_kind"] == "report"
+        assert case["next_due_on"] == "2026-11-30"  # 3 working days after Wednesday
+        assert s.pk not in ledger_ids(api, world)
+        assert RiskFlag.objects.get(pk=flag.pk).status == "acknowledged"
+        url = f"{CASES}{case['id']}/"
+
+        api.as_user(world.teacher).post(
+            url + "report/",
+            {"reason": "learning", "whereabouts": "home", "family_situation": "父母外出务工"},
+            format="json",
+        )
+        submitted = api.as_user(world.principal).post(url + "submit-report/", {}, format="json")
+        assert submitted.status_code == 200, submitted.content
+        assert submitted.json()["due_kind"] == "verify"
+
+        verified = api.as_user(world.bureau).post(url + "verify/", {"note": "经核实属实"}, format="json")
+        assert verified.json()["status"] == "confirmed"
+        assert s.pk in ledger_ids(api, world)
+        assert Student.objects.get(pk=s.pk).status == "dropped_out"
+
+        planned = api.as_user(world.principal).post(url + "plan/", plan_body(world, D(2026, 12, 4)), format="json")
+        assert planned.status_code == 200, planned.content
+        assert planned.json()["status"] == "returning"
+        assert planned.json()["plan"]["version"] == 1
+
+        # The cadre owns the plan and may log contacts although the class is not theirs.
+        for day, kind, outcome in (
+            (D(2026, 11, 25), "phone", "unreachable"),
+            (D(2026, 11, 25), "home_visit", "refused"),
+        ):
+            assert (
+                api.as_user(world.cadre)
+                .post(url + "activities/", activity(day, kind, outcome), format="json")
+                .status_code
+                == 201
+            )
+        assert api.as_user(world.principal).post(url + "escalate/", {}, format="json").status_code == 409
+        api.as_user(world.teacher).post(
+            url + "activities/", activity(D(2026, 11, 25), "interview", "not_returned"), format="json"
+        )
+        detail = api.as_user(world.principal).get(url).json()
+        assert detail["escalation_proposal"] == "已3次劝返未果"
+        escalated = api.as_user(world.principal).post(url + "escalate/", {}, format="json")
+        assert escalated.json()["status"] == "escalated"
+        assert escalated.json()["plan"]["lead_is_township"] is True
+        assert s.pk in ledger_ids(api, world)
+
+    with at(D(2026, 11, 30)):
+        api.as_user(world.cadre).post(
+            url + "activities/", activity(D(2026, 11, 30), "joint", "returned"), format="json"
+        )
+        returned = api.as_user(world.principal).post(
+            url + "return/", {"returned_on": "2026-11-30", "placement": "original", "buddy": "同桌王芳"}, format="json"
+        )
+        assert returned.json()["status"] == "returned"
+        assert Student.objects.get(pk=s.pk).status == "enrolled"
+        assert FollowUp.objects.filter(case_id=case["id"], kind="check_in").count() == 4
+        assert s.pk in ledger_ids(api, world)  # still on the ledger until struck off
+
+    calendar = SchoolCalendar(world.county.pk)
+    school_days = calendar.school_days(D(2026, 11, 30), D(2027, 1, 15))
+    for day in school_days[:19]:
+        report(world, day)
+    with at(school_days[19]):
+        refused = api.as_user(world.bureau).post(url + "close/", {}, format="json")
+        assert refused.status_code == 409
+        assert "实际到校19个上学日" in refused.json()["detail"]
+        report(world, school_days[19])
+        assert api.as_user(world.principal).post(url + "close/", {}, format="json").status_code == 409  # bureau only
+        closed = api.as_user(world.bureau).post(url + "close/", {}, format="json")
+        assert closed.status_code == 200, closed.content
+        assert closed.json()["status"] == "closed"
+        assert "20个上学日" in closed.json()["close_basis"]
+        assert s.pk not in ledger_ids(api, world)
+
+    trail = list(CaseEvent.objects.filter(case_id=case["id"]).values_list("to_status", flat=True))
+    assert trail == ["suspected", "suspected", "suspected", "confirmed", "returning", "escalated", "returned", "closed"]
+
+
+def test_closing_before_twenty_attended_days_is_refused(world, term, api):
+    from casework import services
+
+    s = world.students_a[1]
+    with at(D(2026, 11, 23)):
+        case = services.open_case(
+            user=world.teacher,
+            student_id=s.pk,
+            form=services.ReportForm(reason="poverty", last_attended_on=D(2026, 11, 18)),
+        )
+        services.submit_report(user=world.principal, case_id=case.pk)
+        services.verify_case(user=world.bureau, case_id=case.pk)
+        services.make_plan(
+            user=world.principal,
+            case_id=case.pk,
+            plan=services.PlanInput(
+                reason_analysis="家庭困难",
+                measures=["aid"],
+                method="资助",
+                target_return_on=D(2026, 11, 30),
+                school_leader_id=world.principal.pk,
+                class_teacher_id=world.teacher.pk,
+                township_cadre_id=world.cadre.pk,
+            ),
+        )
+        services.record_return(user=world.principal, case_id=case.pk, returned_on=D(2026, 11, 23), placement="original")
+    # 20 reports, but the student was absent on one of them: 19 attended days.
+    days = SchoolCalendar(world.county.pk).school_days(D(2026, 11, 23), D(2027, 1, 15))[:20]
+    for i, day in enumerate(days):
+        report(world, day, [s] if i == 5 else [])
+    with at(days[-1]):
+        response = api.as_user(world.bureau).post(f"{CASES}{case.pk}/close/", {}, format="json")
+    assert response.status_code == 409
+    assert "19" in response.json()["detail"]
+    assert DropoutCase.objects.get(pk=case.pk).status == "returned"
+
+
+def test_second_dropout_reopens_a_linked_new_case(world, term):
+    from casework import services
+
+    s = world.students_a[2]
+    with at(D(2026, 11, 23)):
+        first = services.open_case(user=world.teacher, student_id=s.pk)
+        first.status = DropoutCase.Status.CLOSED  # as if consolidated and struck off earlier
+        first.save()
+        second = services.open_case(user=world.teacher, student_id=s.pk)
+    assert second.previous_case_id == first.pk
+    assert second.status == "suspected"
