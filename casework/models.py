@@ -208,6 +208,11 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("CaseEvent rows are immutable")
+        super().save(*args, **kwargs)
+
 
 class Measure(models.TextChoices):
     AID = "aid", _("资助")

@@ -178,6 +178,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "students.tasks.nightly_risk_evaluation",
         "schedule": crontab(hour=21, minute=0),
     },
+    "daily-case-deadlines": {
+        "task": "casework.tasks.daily_case_deadlines",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,91 @@
+"""Admin for cases: the trail and the plans are read-only; writes go through casework.services."""
+
+from django.contrib import admin
+
+from students.admin import ScopedAdminMixin
+
+from . import selectors
+from .models import CaseActivity, CaseEvent, CaseHandover, CountyPolicy, DropoutCase, FollowUp, ReturnPlan
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(ReadOnlyInline):
+    model = CaseEvent
+    fields = ["at", "by", "action", "from_status", "to_status", "note"]
+    readonly_fields = fields
+
+
+class PlanInline(ReadOnlyInline):
+    model = ReturnPlan
+    fields = ["version", "is_current", "method", "target_return_on", "school_leader", "class_teacher", "township_cadre"]
+    readonly_fields = fields
+
+
+class ActivityInline(ReadOnlyInline):
+    model = CaseActivity
+    fields = ["occurred_on", "kind", "outcome", "participants", "next_step_on"]
+    readonly_fields = fields
+
+
+@admin.register(DropoutCase)
+class DropoutCaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["student", "school", "status", "reason", "detected_on", "verified_on", "next_due_on", "due_kind"]
+    list_filter = ["status", "reason", "source", "due_kind"]
+    search_fields = ["student__name", "student__student_no", "school__name"]
+    date_hierarchy = "detected_on"
+    list_select_related = ["student", "school"]
+    raw_id_fields = ["student", "school", "classroom", "source_flag", "previous_case", "signed_by", "created_by"]
+    inlines = [PlanInline, ActivityInline, EventInline]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(selectors.case_q(request.user))
+
+    def has_change_permission(self, request, obj=None):
+        return False  # transitions go through the services, which write the trail
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CountyPolicy)
+class CountyPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "county",
+        "report_working_days",
+        "verify_working_days",
+        "plan_working_days",
+        "contact_interval_working_days",
+        "consolidate_school_days",
+    ]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["case", "kind", "due_on", "assignee", "done_on"]
+    list_filter = ["kind"]
+    raw_id_fields = ["case", "assignee"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(case__in=selectors.cases_visible_to(request.user))
+
+
+@admin.register(CaseHandover)
+class CaseHandoverAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["case", "from_school", "to_school", "at", "by"]
+    raw_id_fields = ["case", "by"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(case__in=selectors.cases_visible_to(request.user))
+
+    def has_change_permission(self, request, obj=None):
+        return False
