@@ -178,6 +178,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "students.tasks.nightly_risk_evaluation",
         "schedule": crontab(hour=21, minute=0),
     },
+    "weekly-reports": {
+        "task": "reporting.tasks.weekly_reports",
+        "schedule": crontab(hour=6, minute=0, day_of_week="mon"),
+    },
     "daily-case-deadlines": {
         "task": "casework.tasks.daily_case_deadlines",
         "schedule": crontab(hour=7, minute=0),
