@@ -2,27 +2,57 @@
 
 import datetime as dt
 import io
+from collections import Counter, defaultdict
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
+from django.utils import timezone
 
-from students import idnumber
+from students import idnumber, risk
+from students.calendar import SchoolCalendar
 from students.management.commands.seed_demo import FIXED_USERNAMES
-from students.models import Classroom, County, Guardian, Post, School, Student, Term, User
+from students.models import (
+    Absence,
+    Classroom,
+    County,
+    DailyReport,
+    DailyReportRevision,
+    Guardian,
+    Notification,
+    Post,
+    RiskFlag,
+    RiskRule,
+    School,
+    Student,
+    Term,
+    User,
+)
 from students.scoping import classrooms_visible_to, scope_for, students_visible_to
 
 pytestmark = pytest.mark.django_db
 
 N = 300
+D = dt.date
+AS_OF = D(2026, 11, 25)  # a Wednesday; 2026-11-06 is a county closure, 10-01…10-08 the National Day holiday
 
 
 def seed(**options) -> str:
     out = io.StringIO()
     options.setdefault("students", N)
     options.setdefault("seed", 7)
+    options.setdefault("as_of", AS_OF.isoformat())
     call_command("seed_demo", stdout=out, **options)
     return out.getvalue()
+
+
+def absences() -> list[tuple]:
+    return list(
+        Absence.objects.order_by("date", "student__student_no").values_list(
+            "student__student_no", "date", "kind", "note", "family_contacted"
+        )
+    )
 
 
 def roster() -> list[tuple[str, str]]:
@@ -127,13 +157,155 @@ def test_pinyin_fields_are_what_fill_derived_computes(seeded):
 
 
 def test_same_seed_gives_the_same_data_and_another_seed_does_not(seeded):
-    first = roster()
+    first, first_absences = roster(), absences()
+    first_flags = sorted(RiskFlag.objects.values_list("student__student_no", "rule_code", "situation_key"))
+    assert first_absences
     seed(reset=True)
     assert roster() == first
+    assert absences() == first_absences
+    assert sorted(RiskFlag.objects.values_list("student__student_no", "rule_code", "situation_key")) == first_flags
     seed(reset=True, seed=8)
     other = roster()
     assert [name for _, name in other] != [name for _, name in first]
+    assert absences() != first_absences
     assert User.objects.filter(username__in=FIXED_USERNAMES).count() == len(FIXED_USERNAMES)
+
+
+def test_reset_removes_attendance_flags_rules_and_notifications(seeded):
+    models = (DailyReport, Absence, DailyReportRevision, RiskRule, RiskFlag, Notification)
+    before = {model: model.objects.count() for model in models}
+    assert all(before.values()), before
+    seed(reset=True)  # nothing left over: the same seed gives exactly the same rows again
+    assert {model: model.objects.count() for model in models} == before
+
+
+# --- attendance and flags ---------------------------------------------------------------------
+
+
+def test_every_class_reported_every_past_school_day_and_nothing_else(seeded):
+    rooms = set(Classroom.objects.values_list("pk", flat=True))
+    calendar = SchoolCalendar(County.objects.get().pk)
+    past = calendar.school_days(D(2026, 9, 1), AS_OF - dt.timedelta(days=1))
+    assert D(2026, 10, 10) in past  # a Saturday make-up workday
+    by_day = defaultdict(set)
+    for classroom_id, day in DailyReport.objects.values_list("classroom_id", "date"):
+        by_day[day].add(classroom_id)
+    assert set(by_day) == {*past, AS_OF}
+    assert all(by_day[day] == rooms for day in past)
+    assert by_day[D(2026, 11, 24)] == rooms
+    for day in (D(2026, 11, 21), D(2026, 11, 22), D(2026, 10, 1), D(2026, 10, 7), D(2026, 11, 6)):
+        assert day not in by_day  # weekend, National Day holiday, county closure
+    assert "上学日" in seeded
+    assert "预警" in seeded
+
+
+def test_some_classes_have_not_reported_on_as_of_among_them_teachers(seeded):
+    rooms = set(Classroom.objects.values_list("pk", flat=True))
+    today = set(DailyReport.objects.filter(date=AS_OF).values_list("classroom_id", flat=True))
+    teacher_room, teacher2_room = only_post("teacher").classroom_id, only_post("teacher2").classroom_id
+    assert today
+    assert today < rooms
+    assert teacher_room not in today
+    assert teacher2_room in today
+    # The nightly reminder went out to the class teachers of the missing classes.
+    reminded = set(
+        Notification.objects.filter(kind="not_reported", key__endswith=AS_OF.isoformat()).values_list(
+            "user__posts__classroom_id", flat=True
+        )
+    )
+    assert reminded == rooms - today
+
+
+def test_reports_count_their_absences_of_their_own_enrolled_students(seeded):
+    enrolled = Counter(Student.objects.filter(status=Student.Status.ENROLLED).values_list("classroom_id", flat=True))
+    absent = Counter(Absence.objects.values_list("report_id", flat=True))
+    teacher_of = dict(Post.objects.filter(role=Post.Role.CLASS_TEACHER).values_list("classroom_id", "user_id"))
+    school_of = dict(Classroom.objects.values_list("pk", "school_id"))
+    reports = list(DailyReport.objects.all())
+    for report in reports:
+        assert report.version == 1
+        assert report.school_id == school_of[report.classroom_id]
+        assert report.enrolled_count == enrolled[report.classroom_id]
+        assert report.present_count == report.enrolled_count - absent[report.pk]
+        assert report.submitted_by_id == teacher_of[report.classroom_id]
+        local = timezone.localtime(report.submitted_at)
+        assert local.date() == report.date
+        assert dt.time(7, 50) <= local.time() <= dt.time(8, 40)
+    assert sum(absent.values()) > 0
+    assert not Absence.objects.exclude(student__classroom_id=F("report__classroom_id")).exists()
+    assert not Absence.objects.exclude(date=F("report__date")).exists()
+    assert not Absence.objects.exclude(student__status=Student.Status.ENROLLED).exists()
+    assert set(Absence.objects.values_list("kind", flat=True)) == {"sick", "personal", "unexcused", "unknown"}
+    assert Absence.objects.filter(note="发烧").exists()
+    assert (
+        Absence.objects.filter(kind="sick", family_contacted=True).count()
+        > Absence.objects.filter(kind="sick", family_contacted=False).count()
+    )
+
+    # One version-1 revision per report, its snapshot the report's absences by student id.
+    snapshot = defaultdict(list)
+    for report_id, student_id, kind, note, contacted in Absence.objects.order_by("report_id", "student_id").values_list(
+        "report_id", "student_id", "kind", "note", "family_contacted"
+    ):
+        snapshot[report_id].append({"student": student_id, "kind": kind, "note": note, "family_contacted": contacted})
+    revisions = {rev.report_id: rev for rev in DailyReportRevision.objects.all()}
+    assert len(revisions) == len(reports)
+    for report in reports:
+        rev = revisions[report.pk]
+        assert (rev.version, rev.present_count, rev.submitted_by_id) == (
+            1,
+            report.present_count,
+            report.submitted_by_id,
+        )
+        assert rev.submitted_at == report.submitted_at
+        assert rev.absences == snapshot[report.pk]
+
+
+def test_teacher_sees_a_red_and_a_yellow_flag_and_teacher2_an_orange(seeded):
+    teacher, teacher2 = User.objects.get(username="teacher"), User.objects.get(username="teacher2")
+    open_flags = risk.flags_visible_to(teacher).filter(status__in=RiskFlag.OPEN_STATUSES)
+    assert {"red", "yellow"} <= set(open_flags.values_list("level", flat=True))
+    red = open_flags.filter(level="red").first()
+    assert red.rule_code == "consecutive_absence"
+    assert red.rule_version == 1
+    assert len(red.evidence["dates"]) >= 3
+    assert red.evidence["dates"][-1] == "2026-11-24"  # the class has not reported on as_of yet
+    assert Notification.objects.filter(user=teacher, kind="risk_red").exists()
+    assert open_flags.filter(level="yellow", rule_code="chronic_absence").exists()
+
+    levels2 = set(
+        risk.flags_visible_to(teacher2).filter(status__in=RiskFlag.OPEN_STATUSES).values_list("level", flat=True)
+    )
+    assert "orange" in levels2
+    assert sorted(RiskRule.objects.values_list("code", "version")) == [
+        ("chronic_absence", 1),
+        ("consecutive_absence", 1),
+        ("recent_unexcused", 1),
+    ]
+    # Flags only for enrolled students, and the seed's evaluation is what a re-run finds.
+    assert not RiskFlag.objects.exclude(student__status=Student.Status.ENROLLED).exists()
+    assert risk.evaluate(county_id=County.objects.get().pk, as_of=AS_OF).raised == 0
+
+
+def test_as_of_defaults_to_today(db, today):
+    seed(as_of=None)
+    assert DailyReport.objects.latest("date").date == today
+    assert not DailyReport.objects.filter(submitted_at__gt=timezone.now()).exists()
+
+
+def test_as_of_outside_a_term_is_the_last_school_day_of_the_term_before(db):
+    out = seed(as_of="2026-08-15")  # summer holidays: the spring term ended on Friday 2026-07-03
+    rooms = set(Classroom.objects.values_list("pk", flat=True))
+    assert DailyReport.objects.latest("date").date == D(2026, 7, 3)
+    assert DailyReport.objects.earliest("date").date == D(2026, 3, 2)
+    assert set(DailyReport.objects.filter(date=D(2026, 7, 3)).values_list("classroom_id", flat=True)) == rooms
+    assert "2026-07-03" in out
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "2025-08-01"])
+def test_bad_as_of_is_refused(db, value):
+    with pytest.raises(CommandError):
+        seed(as_of=value)
 
 
 def test_if_empty_does_nothing_when_data_exists(seeded):
@@ -171,5 +343,10 @@ def test_bench_refuses_existing_data_without_reset_then_reports(seeded):
         call_command("bench", students=N, no_migrate=True, stdout=io.StringIO())
     out = io.StringIO()
     call_command("bench", students=N, seed=7, no_migrate=True, reset=True, verbosity=0, stdout=out)
-    assert f"seed_demo {N} students" in out.getvalue()
+    text = out.getvalue()
+    assert f"seed_demo {N} students" in text
+    assert "attendance submit p95, task queued (ms)" in text
+    assert "nightly rule evaluation, whole county, cold (s)" in text
     assert Student.objects.count() == N
+    # Every class without a report on the bench's day got one from its teacher through the API.
+    assert DailyReport.objects.filter(date=D(2026, 11, 25)).count() == Classroom.objects.count()
