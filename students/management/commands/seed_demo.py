@@ -42,7 +42,7 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from students import idnumber, risk
+from students import demo_hooks, idnumber, risk
 from students.calendar import SchoolCalendar, forget_calendars
 from students.models import (
     GRADE_NAMES,
@@ -1090,6 +1090,10 @@ class Seeder:
             f"黄 yellow {self.counts['flags_yellow']:,}; 未报提醒 not-reported reminders "
             f"{self.counts['reminders']:,} ({lap('risk evaluation, reminders'):.1f} s)"
         )
+        for hook in demo_hooks.HOOKS:
+            extra = hook(county=built.county, as_of=self.as_of, rng=random.Random(self.rng.random()), write=self.write)
+            self.counts.update(extra or {})
+            lap(hook.__module__)
         return self.counts
 
 
