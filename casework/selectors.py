@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Query
 from django.utils import timezone
 
 from students import scoping
+from students.models import Post
 
 from .models import CaseActivity, CaseHandover, DropoutCase, ReturnPlan
 
@@ -159,3 +160,64 @@ def failed_contacts(case: DropoutCase, since: dt.date | None = None) -> int:
 def ledger(user, *, school=None) -> QuerySet[DropoutCase]:
     """The dropout ledger (辍学台账): confirmed cases not yet struck off, in scope."""
     return case_list(user, school=school, statuses=DropoutCase.LEDGER_STATUSES)
+
+
+def case_status_counts(user, **filters) -> dict[str, int]:
+    """Cases per status matching the other list filters (one grouped query) — for the status tabs."""
+    matching = cases_visible_to(user)
+    if filters.get("school"):
+        matching = matching.filter(school_id=filters["school"])
+    if filters.get("reason"):
+        matching = matching.filter(reason=filters["reason"])
+    if filters.get("owner"):
+        matching = matching.filter(pk__in=case_list(user, owner=filters["owner"]).values("pk"))
+    if filters.get("overdue"):
+        matching = matching.filter(overdue_q())
+    if filters.get("q"):
+        q = filters["q"]
+        matching = matching.filter(Q(student__name__contains=q) | Q(student__student_no__istartswith=q))
+    return dict(matching.order_by().values_list("status").annotate(n=Count("pk")))
+
+
+def plan_candidates(case: DropoutCase, plan) -> dict:
+    """Who may be named in the plan: the school's leaders and class teachers, the home township's cadres."""
+    student = case.student
+    township_id = student.village.township_id if student.village_id else case.school.township_id
+    where = Q(role__in=Post.SCHOOL_ROLES, school_id=case.school_id) | Q(
+        role=Post.Role.CLASS_TEACHER, classroom__school_id=case.school_id
+    )
+    if township_id:
+        where |= Q(role=Post.Role.CADRE, township_id=township_id)
+    posts = list(
+        Post.objects.active()
+        .filter(where)
+        .select_related("user", "classroom", "village")
+        .order_by("role", "classroom__grade__level", "classroom__number", "user__username")
+    )
+    people: dict[str, dict[int, str]] = {"leaders": {}, "teachers": {}, "township": {}, "village": {}}
+    teacher_of_class = None
+    for post in posts:
+        if post.role in Post.SCHOOL_ROLES:
+            people["leaders"].setdefault(post.user_id, f"{post.user}({post.get_role_display()})")
+        elif post.role == Post.Role.CLASS_TEACHER:
+            people["teachers"].setdefault(post.user_id, f"{post.user}({post.classroom.name})")
+            if post.classroom_id == case.classroom_id and teacher_of_class is None:
+                teacher_of_class = post.user_id
+        elif post.village_id is None:
+            people["township"].setdefault(post.user_id, f"{post.user}(乡镇)")
+        if post.role == Post.Role.CADRE and post.village_id and post.village_id == student.village_id:
+            people["village"].setdefault(post.user_id, f"{post.user}({post.village.name})")
+    if not people["township"]:  # no township-level post: any cadre of the township may lead
+        for post in posts:
+            if post.role == Post.Role.CADRE:
+                people["township"].setdefault(post.user_id, f"{post.user}({post.village or '乡镇'})")
+    if plan is not None:  # people named before stay selectable when the plan is revised
+        for key, person in (
+            ("leaders", plan.school_leader),
+            ("teachers", plan.class_teacher),
+            ("township", plan.township_cadre),
+            ("village", plan.village_cadre),
+        ):
+            if person is not None:
+                people[key].setdefault(person.pk, str(person))
+    return {key: list(value.items()) for key, value in people.items()} | {"teacher_of_class": teacher_of_class}

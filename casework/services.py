@@ -53,6 +53,26 @@ def _is_class_teacher(user, case: DropoutCase) -> bool:
     return bool(case.classroom_id) and case.classroom_id in scoping.scope_for(user).classroom_ids
 
 
+def available_actions(user, case: DropoutCase) -> dict[str, bool]:
+    """Which actions to offer this user on this case (the same role checks the services make)."""
+    bureau, leader = _is_bureau(user, case), _is_school_leader(user, case)
+    teacher, status = _is_class_teacher(user, case), case.status
+    return {
+        "bureau": bureau,
+        "edit_report": status == S.SUSPECTED and (teacher or leader or bureau),
+        "submit": status == S.SUSPECTED and leader and not case.reported_on,
+        "decide": status == S.SUSPECTED and bureau and bool(case.reported_on),
+        "plan": status in (S.CONFIRMED, S.RETURNING, S.ESCALATED) and (leader or bureau),
+        "contact": status in (S.CONFIRMED, S.RETURNING, S.ESCALATED, S.RETURNED) and _may_contact(user, case),
+        "escalate": status == S.RETURNING and (leader or bureau),
+        "notice": status in DropoutCase.PERSUADING and (leader or bureau),
+        "return": status in DropoutCase.PERSUADING and (leader or bureau or selectors.is_owner(user, case)),
+        "close": status == S.RETURNED and bureau,
+        "handover": case.is_open and bureau,
+        "follow_up": case.is_open and _may_contact(user, case),
+    }
+
+
 def _require(allowed: bool, what: str) -> None:
     if not allowed:
         raise InvalidTransition(f"您的岗位不能{what}")
@@ -305,7 +325,9 @@ def verify_case(*, user, case_id: int, note: str = "") -> DropoutCase:
         raise InvalidTransition("学校尚未签发上报报告表,不能认定")
     case.status = S.CONFIRMED
     case.verified_on = timezone.localdate()
-    case.dropped_out_on = case.dropped_out_on or case.last_attended_on or case.detected_on
+    if case.dropped_out_on is None:
+        stopped = case.last_attended_on + dt.timedelta(days=1) if case.last_attended_on else case.detected_on
+        case.dropped_out_on = stopped
     case.save()
     _set_student_status(case.student, Student.Status.DROPPED_OUT)
     _event(case, by=user, action="教育局认定辍学", from_status=S.SUSPECTED, note=note)

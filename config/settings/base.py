@@ -160,6 +160,17 @@ SPECTACULAR_SETTINGS = {
         "RiskFlagStatusEnum": "students.models.RiskFlag.Status",
         "RiskLevelEnum": "students.models.RiskLevel",
         "AbsenceKindEnum": "students.models.AbsenceKind",
+        "CaseStatusEnum": "casework.models.DropoutCase.Status",
+        "CaseReasonEnum": "casework.models.DropoutCase.Reason",
+        "DismissReasonEnum": "casework.models.DropoutCase.DismissReason",
+        "WhereaboutsEnum": "casework.models.DropoutCase.Whereabouts",
+        "PlacementEnum": "casework.models.DropoutCase.Placement",
+        "ActivityKindEnum": "casework.models.CaseActivity.Kind",
+        "ActivityOutcomeEnum": "casework.models.CaseActivity.Outcome",
+        "FollowUpKindEnum": "casework.models.FollowUp.Kind",
+        "ReportKindEnum": "reporting.models.ReportRun.Kind",
+        "ReportStatusEnum": "reporting.models.ReportRun.Status",
+        "ReportScopeTypeEnum": "reporting.models.ReportRun.ScopeType",
     },
 }
 
