@@ -349,7 +349,8 @@ def test_bench_refuses_existing_data_without_reset_then_reports(seeded):
     assert f"seed_demo {N} students" in text
     assert "attendance submit p95, task queued (ms)" in text
     assert "nightly rule evaluation, whole county, cold (s)" in text
-    assert Student.objects.count() == N
+    assert "roster import 1,000 new rows (s)" in text
+    assert Student.objects.count() == N + 1000  # the roster section imported 1,000 new students
     # Every class without a report on the bench's day got one from its teacher through the API.
     assert DailyReport.objects.filter(date=D(2026, 11, 25)).count() == Classroom.objects.count()
 
