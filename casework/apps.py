@@ -8,8 +8,10 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("个案管理")
 
     def ready(self) -> None:
-        from students import demo_hooks
+        from students import demo_hooks, home_sections
 
         from .demo import seed_cases
+        from .selectors import home_section
 
         demo_hooks.register(seed_cases)
+        home_sections.register(home_section)

@@ -221,3 +221,12 @@ def plan_candidates(case: DropoutCase, plan) -> dict:
             if person is not None:
                 people[key].setdefault(person.pk, str(person))
     return {key: list(value.items()) for key, value in people.items()} | {"teacher_of_class": teacher_of_class}
+
+
+def home_section(user) -> dict | None:
+    """ "我负责的个案" on the home page: open cases the user owns in a plan, overdue first."""
+    mine = list(case_list(user, owner=user.pk).filter(status__in=DropoutCase.OPEN_STATUSES)[:10])
+    overdue = case_list(user, overdue=True).count() if scoping.scope_for(user).school_ids else 0
+    if not mine and not overdue:
+        return None
+    return {"template": "casework/home_section.html", "context": {"cases": mine, "overdue_in_scope": overdue}}

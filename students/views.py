@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from . import selectors
+from . import home_sections, selectors
 from .models import Classroom, RiskFlag, School, Student, Village
 from .notifications import unread_for
 from .scoping import (
@@ -70,7 +70,11 @@ def _residents_only(scope: Scope) -> Q:
 def home(request):
     user = request.user
     scope = scope_for(user)
-    context = {"no_post": scope.is_empty, "tasks": list(unread_for(user, limit=10))}
+    context = {
+        "no_post": scope.is_empty,
+        "tasks": list(unread_for(user, limit=10)),
+        "sections": home_sections.sections_for(user),
+    }
     if scope.superuser or scope.county_ids:
         context["county_schools"] = _paginate(request, selectors.school_list(user), "schools_page")
     if scope.school_ids:

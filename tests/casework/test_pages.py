@@ -643,3 +643,13 @@ def test_list_paginates_and_keeps_the_filters(world, term, today, client, monkey
     assert "{#" not in first
     second = html(client.get(reverse("case-list"), {"status": "suspected", "page": "2"}))
     assert second.count("data-case=") == 1
+
+
+def test_home_lists_the_cases_i_own(world, case_in, client):
+    case = case_in("returning")  # plan owners: principal, teacher, cadre
+    client.force_login(world.cadre)
+    html = client.get("/").content.decode()
+    assert "我负责的个案" in html
+    assert case.get_absolute_url() in html
+    client.force_login(world.teacher2)
+    assert "我负责的个案" not in client.get("/").content.decode()
