@@ -24,6 +24,7 @@ urlpatterns = [
     path("attendance/duty/", views_attendance.duty_view, name="attendance-duty"),
     path("notifications/read/", views_attendance.notifications_read, name="notifications-read"),
     path("risk/", views_attendance.flag_list, name="risk-flags"),
+    path("risk/rules/", views_attendance.rule_list, name="risk-rules"),
     path("risk/<int:pk>/", views_attendance.flag_detail, name="risk-flag-detail"),
     path("risk/<int:pk>/<str:action>/", views_attendance.flag_action, name="risk-flag-action"),
 ]

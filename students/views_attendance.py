@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from . import attendance, risk, scoping
 from .calendar import cached_school_calendar
 from .errors import Conflict, DomainError
-from .models import AbsenceKind, DailyReport, RiskFlag, School, Student
+from .models import AbsenceKind, County, DailyReport, RiskFlag, RiskRule, School, Student
 from .notifications import mark_read
 from .selectors_attendance import (
     duty_overview,
@@ -232,3 +232,55 @@ def notifications_read(request):
     ids = [int(x) for x in request.POST.getlist("id") if x.isdigit()]
     mark_read(request.user, ids)
     return redirect("home")
+
+
+PARAM_FIELDS = {
+    "consecutive_absence": [("days", int, "连续上学日数")],
+    "recent_unexcused": [("window", int, "最近上学日数"), ("count", int, "旷课次数")],
+    "chronic_absence": [("rate", float, "缺勤率(0–1)"), ("min_days", int, "至少已报告天数")],
+}
+
+
+@login_required
+def rule_list(request):
+    """The county's early-warning rules in plain Chinese; the bureau may change parameters (a new version)."""
+    scope = scoping.scope_for(request.user)
+    county_ids = sorted(scope.county_ids) or list(
+        School.objects.filter(pk__in=scope.school_ids).values_list("county_id", flat=True).distinct()
+    )
+    if not county_ids:
+        raise Http404
+    county = County.objects.get(pk=county_ids[0])
+    may_edit = scope.superuser or county.pk in scope.county_ids
+    if request.method == "POST":
+        if not may_edit:
+            raise Http404
+        code = request.POST.get("code", "")
+        try:
+            params = {name: kind(request.POST.get(name, "")) for name, kind, _label in PARAM_FIELDS.get(code, [])}
+            if any(value <= 0 for value in params.values()):
+                raise ValueError
+            rule = risk.update_rule(
+                county=county, code=code, params=params, level=request.POST.get("level", ""), by=request.user
+            )
+            messages.success(request, f"已更新为第{rule.version}版,此后的预警按新参数产生")
+        except ValueError:
+            messages.error(request, "参数须为正数")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("risk-rules")
+    active = risk.active_rules(county.pk)
+    rows = [
+        {
+            "rule": rule,
+            "explanation": risk.explain(rule.code, rule.params),
+            "fields": [(name, label, rule.params.get(name)) for name, _kind, label in PARAM_FIELDS[rule.code]],
+            "versions": RiskRule.objects.filter(county=county, code=rule.code).select_related("created_by"),
+        }
+        for rule in active.values()
+    ]
+    return render(
+        request,
+        "attendance/rules.html",
+        {"county": county, "rows": rows, "may_edit": may_edit, "levels": RiskFlag.Level.choices},
+    )

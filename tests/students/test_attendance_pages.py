@@ -153,3 +153,22 @@ def test_home_shows_my_tasks_and_marks_them_read(world, client):
     assert Notification.objects.get(user=world.teacher).read_at is not None
     assert Notification.objects.get(user=world.teacher2).read_at is None
     assert "今日待办" not in client.get(reverse("home")).content.decode()
+
+
+def test_bureau_changes_a_rule_parameter_as_a_new_version(world, client):
+    from students.models import RiskRule
+
+    client.force_login(world.principal)
+    html = client.get(reverse("risk-rules")).content.decode()
+    assert "连续3个及以上上学日" in html
+    assert 'name="days"' not in html  # principals read the rules, the bureau sets them
+    client.force_login(world.bureau)
+    response = client.post(reverse("risk-rules"), {"code": "consecutive_absence", "days": "4", "level": "red"})
+    assert response.status_code == 302
+    rule = RiskRule.objects.filter(county=world.county, code="consecutive_absence", active=True).get()
+    assert (rule.version, rule.params["days"]) == (2, 4)
+    assert "连续4个及以上上学日" in client.get(reverse("risk-rules")).content.decode()
+    client.post(reverse("risk-rules"), {"code": "consecutive_absence", "days": "-1", "level": "red"})
+    assert RiskRule.objects.filter(county=world.county, code="consecutive_absence").count() == 2
+    client.force_login(world.outsider)
+    assert client.get(reverse("risk-rules")).status_code == 404
