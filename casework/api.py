@@ -253,7 +253,7 @@ class CaseFilter(django_filters.FilterSet):
         owner = self.request.user.pk if value == "me" else value
         if not str(owner).isdigit():
             raise InvalidInput("owner 应为用户编号或 me")
-        return queryset.filter(pk__in=selectors.case_list(self.request.user, owner=int(owner)).values("pk"))
+        return queryset.filter(selectors.owned_by_q(int(owner)))
 
     def by_overdue(self, queryset, name, value):
         return queryset.filter(selectors.overdue_q()) if value else queryset.exclude(selectors.overdue_q())

@@ -20,13 +20,6 @@ from .models import CaseActivity, CaseHandover, DropoutCase, ReturnPlan
 OWNER_FIELDS = ("school_leader", "class_teacher", "township_cadre", "village_cadre")
 
 
-def _owner_q(user) -> Q:
-    owns = Q()
-    for field in OWNER_FIELDS:
-        owns |= Q(**{field: user})
-    return Q(Exists(ReturnPlan.objects.filter(owns, case=OuterRef("pk"), is_current=True)))
-
-
 def case_q(user) -> Q:
     scope = scoping.scope_for(user)
     if scope.superuser:
@@ -37,7 +30,7 @@ def case_q(user) -> Q:
         q |= Q(Exists(CaseHandover.objects.filter(case=OuterRef("pk"), from_school_id__in=scope.school_ids)))
     if scope.county_ids:
         q |= Q(school__county_id__in=scope.county_ids)
-    return q | _owner_q(user)
+    return q | owned_by_q(user)
 
 
 def cases_visible_to(user) -> QuerySet[DropoutCase]:
@@ -60,6 +53,42 @@ def current_plan(case: DropoutCase) -> ReturnPlan | None:
     )
     case._current_plan = [plan] if plan else []
     return plan
+
+
+def owned_by_q(owner) -> Q:
+    owns = Q()
+    for field in OWNER_FIELDS:
+        owns |= Q(**{field: owner})
+    return Q(Exists(ReturnPlan.objects.filter(owns, case=OuterRef("pk"), is_current=True)))
+
+
+def filter_cases(
+    qs: QuerySet[DropoutCase],
+    *,
+    status: str = "",
+    statuses=None,
+    school=None,
+    reason: str = "",
+    owner=None,
+    overdue: bool = False,
+    q: str = "",
+) -> QuerySet[DropoutCase]:
+    """The list filters, shared by the case list, its status tabs and the API."""
+    if status:
+        qs = qs.filter(status=status)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if school:
+        qs = qs.filter(school_id=school)
+    if reason:
+        qs = qs.filter(reason=reason)
+    if owner:
+        qs = qs.filter(owned_by_q(owner))
+    if overdue:
+        qs = qs.filter(overdue_q())
+    if q:
+        qs = qs.filter(Q(student__name__contains=q) | Q(student__student_no__istartswith=q))
+    return qs
 
 
 def case_list(
@@ -91,23 +120,9 @@ def case_list(
             last_activity_on=Max("activities__occurred_on"),
         )
     )
-    if status:
-        qs = qs.filter(status=status)
-    if statuses:
-        qs = qs.filter(status__in=statuses)
-    if school:
-        qs = qs.filter(school_id=school)
-    if reason:
-        qs = qs.filter(reason=reason)
-    if owner:
-        owns = Q()
-        for field in OWNER_FIELDS:
-            owns |= Q(**{field: owner})
-        qs = qs.filter(Exists(ReturnPlan.objects.filter(owns, case=OuterRef("pk"), is_current=True)))
-    if overdue:
-        qs = qs.filter(overdue_q())
-    if q:
-        qs = qs.filter(Q(student__name__contains=q) | Q(student__student_no__istartswith=q))
+    qs = filter_cases(
+        qs, status=status, statuses=statuses, school=school, reason=reason, owner=owner, overdue=overdue, q=q
+    )
     return qs.order_by(F("next_due_on").asc(nulls_last=True), "-detected_on", "-id")
 
 
@@ -164,18 +179,7 @@ def ledger(user, *, school=None) -> QuerySet[DropoutCase]:
 
 def case_status_counts(user, **filters) -> dict[str, int]:
     """Cases per status matching the other list filters (one grouped query) — for the status tabs."""
-    matching = cases_visible_to(user)
-    if filters.get("school"):
-        matching = matching.filter(school_id=filters["school"])
-    if filters.get("reason"):
-        matching = matching.filter(reason=filters["reason"])
-    if filters.get("owner"):
-        matching = matching.filter(pk__in=case_list(user, owner=filters["owner"]).values("pk"))
-    if filters.get("overdue"):
-        matching = matching.filter(overdue_q())
-    if filters.get("q"):
-        q = filters["q"]
-        matching = matching.filter(Q(student__name__contains=q) | Q(student__student_no__istartswith=q))
+    matching = filter_cases(cases_visible_to(user), **filters)
     return dict(matching.order_by().values_list("status").annotate(n=Count("pk")))
 
 
