@@ -61,6 +61,13 @@ def _required_id(data, name: str, label: str) -> int:
     return value
 
 
+def _owner_param(user, value: str) -> int | None:
+    """``owner=me`` or a user id (the county dashboard links to each owner's overdue cases)."""
+    if value == "me":
+        return user.pk
+    return int(value) if value.isdigit() else None
+
+
 def _decorate(case: DropoutCase) -> DropoutCase:
     """Labels the templates need and cannot look up themselves."""
     case.due_label = services.DUE_LABELS.get(case.due_kind, case.due_kind)
@@ -80,7 +87,7 @@ def case_list(request):
     filters = {
         "school": _int_or_none(request.GET.get("school")),
         "reason": reason,
-        "owner": user.pk if request.GET.get("owner") == "me" else None,
+        "owner": _owner_param(user, request.GET.get("owner", "")),
         "overdue": request.GET.get("overdue") in ("1", "on", "true"),
         "q": request.GET.get("q", "").strip()[:50],
     }
@@ -106,7 +113,7 @@ def case_list(request):
             "page": page,
             "tabs": tabs,
             "status": status,
-            "filters": {**filters, "owner": "me" if filters["owner"] else ""},
+            "filters": {**filters, "owner": request.GET.get("owner", "") if filters["owner"] else ""},
             "schools": schools,
             "reasons": DropoutCase.Reason.choices,
             "any_filter": bool(status or any(filters.values())),

@@ -9,9 +9,14 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("students.api_urls")),
     path("api/v1/", include("casework.api_urls")),
+    path("api/v1/", include("reporting.api_urls_reports")),
+    path("api/v1/", include("reporting.api_urls_ledgers")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("casework.urls")),
+    path("", include("reporting.urls_reports")),
+    path("", include("reporting.urls_ledgers")),
+    path("", include("reporting.urls_dashboards")),
     path("", include("students.urls")),
 ]
 if settings.DEBUG:

@@ -102,6 +102,13 @@ def api():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_calendars():
     """Calendars are cached per county in-process; tests build their own counties."""
     from students.calendar import forget_calendars

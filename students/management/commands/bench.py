@@ -28,7 +28,6 @@ Sections after the seed:
 """
 
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -47,6 +46,7 @@ from django.db import connection
 from django.test.utils import override_settings
 
 from students import risk
+from students.bench_sections import SECTIONS, BenchContext, BenchResult
 from students.models import Classroom, County, DailyReport, Post, RiskFlag, Student, User
 
 from .demo_logins import table
@@ -56,28 +56,6 @@ BENCH_DAY = dt.date(2026, 11, 25)  # a Wednesday of the seeded autumn term: the 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 SUBMIT_CLASSES = 200  # per mode
 SUBMIT_URL = "/api/v1/attendance/"
-
-
-@dataclasses.dataclass
-class BenchResult:
-    name: str
-    value: float
-    unit: str
-    target: float | None = None  # upper bound; None means "for information"
-
-    @property
-    def ok(self) -> bool | None:
-        return None if self.target is None else self.value <= self.target
-
-
-@dataclasses.dataclass
-class BenchContext:
-    students: int
-    seed: int
-    write: Callable[[str], None]
-    stdout: object = None  # where sections send their commands' output
-    verbosity: int = 1
-    data: dict = dataclasses.field(default_factory=dict)  # sections may leave things for later ones
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -391,12 +369,13 @@ class Command(BaseCommand):
                 " bench wipes all app data (seed_demo --reset); the database holds data, pass --reset to confirm."
             )
 
-        selected = BENCHES
+        available = BENCHES + SECTIONS
+        selected = available
         if options["only"]:
-            unknown = set(options["only"]) - {name for name, _ in BENCHES}
+            unknown = set(options["only"]) - {name for name, _ in available}
             if unknown:
                 raise CommandError(f"未知部分 unknown sections: {', '.join(sorted(unknown))}")
-            selected = [(name, fn) for name, fn in BENCHES if name in options["only"]]
+            selected = [(name, fn) for name, fn in available if name in options["only"]]
 
         ctx = BenchContext(
             students=options["students"],
@@ -426,7 +405,7 @@ class Command(BaseCommand):
                 r.name,
                 f"{r.value:,}",
                 r.unit,
-                "" if r.target is None else f"≤ {r.target:,}",
+                r.target_label,
                 {True: "ok", False: "FAIL", None: ""}[r.ok],
             ]
             for r in results

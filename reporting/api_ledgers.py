@@ -1,0 +1,160 @@
+"""API v1 for Excel ledgers and the download log. Thin: parse, call reporting.ledgers, answer.
+
+``GET /api/v1/ledgers/<name>.xlsx`` answers the file (200) or, for a big county-wide export,
+202 with the report run that builds it. ``GET /api/v1/downloads/`` lists the download log.
+"""
+
+import json
+from urllib.parse import quote
+
+import django_filters
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from . import ledgers
+from .models import DownloadLog
+
+SCREENING_NOT_READY = "排查比对功能尚未上线"
+
+
+class XlsxRenderer(BaseRenderer):
+    """Lets clients ask for the spreadsheet type; errors under it are still JSON bodies."""
+
+    media_type = ledgers.XLSX_CONTENT_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data, ensure_ascii=False).encode()
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=ledgers.XLSX_CONTENT_TYPE)
+    ascii_name = "ledger.xlsx"
+    response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _param(request, name: str) -> str | None:
+    value = request.query_params.get(name, "").strip()
+    return value or None
+
+
+RunAccepted = inline_serializer(
+    "LedgerRunAccepted",
+    fields={
+        "id": serializers.IntegerField(),
+        "kind": serializers.CharField(),
+        "kind_display": serializers.CharField(),
+        "period": serializers.CharField(),
+        "scope_type": serializers.CharField(),
+        "scope_id": serializers.IntegerField(),
+        "scope": serializers.CharField(),
+        "generation": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "progress": serializers.IntegerField(),
+        "row_count": serializers.IntegerField(),
+        "data_as_of": serializers.DateTimeField(allow_null=True),
+        "created_at": serializers.DateTimeField(),
+        "url": serializers.CharField(),
+        "file_url": serializers.CharField(allow_null=True),
+    },
+)
+
+
+@extend_schema(
+    operation_id="ledger_download",
+    summary="Excel 台账(辍学学生台账 dropouts、疑似辍学学生台账 suspected、劝返清单 returns、排查 screening)",
+    description=(
+        "The ledger in the caller's scope. Small exports (a school or class, or fewer than ~5,000 rows) are "
+        "answered at once; a large county-wide export for the bureau answers 202 with the report run that "
+        "builds it (follow `url`, download `file_url` when done). Every download is logged."
+    ),
+    parameters=[
+        OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[*ledgers.LEDGERS, "screening"]),
+        OpenApiParameter("school", OpenApiTypes.INT, description="只导出该学校"),
+        OpenApiParameter("classroom", OpenApiTypes.INT, description="只导出该班级"),
+    ],
+    responses={
+        (200, ledgers.XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="xlsx 文件"),
+        (202, "application/json"): OpenApiResponse(RunAccepted, description="全县台账已转入后台生成"),
+        404: OpenApiResponse(description="台账、学校或班级不存在或无权查看"),
+    },
+)
+@api_view(["GET"])
+@renderer_classes([JSONRenderer, XlsxRenderer])
+def ledger_download(request, name: str):
+    if name == "screening":
+        raise NotFound(SCREENING_NOT_READY)
+    if name not in ledgers.LEDGERS:
+        raise NotFound("台账不存在")
+    export = ledgers.export_ledger(
+        request.user,
+        name,
+        school=_param(request, "school"),
+        classroom=_param(request, "classroom"),
+        request=request,
+    )
+    if export.run is not None:
+        body = ledgers.run_summary(export.run)
+        return Response(body, status=202, headers={"Location": body["url"]})
+    return xlsx_response(export.content, export.filename)
+
+
+# --- download log -----------------------------------------------------------------------------
+
+
+class DownloadLogFilter(django_filters.FilterSet):
+    user = django_filters.NumberFilter(field_name="user_id", label="下载人编号")
+    what = django_filters.CharFilter(field_name="what", label="内容(如 ledger_dropouts)")
+    date = django_filters.DateFilter(field_name="at", lookup_expr="date", label="日期")
+    date_from = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="起始日期")
+    date_to = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="截止日期")
+    school = django_filters.NumberFilter(field_name="school_id", label="学校编号")
+
+    class Meta:
+        model = DownloadLog
+        fields = ["user", "what", "date", "date_from", "date_to", "school"]
+
+
+class DownloadLogOut(serializers.ModelSerializer):
+    user_name = serializers.CharField(source="user.__str__", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = DownloadLog
+        fields = [
+            "id",
+            "at",
+            "user",
+            "username",
+            "user_name",
+            "what",
+            "label",
+            "params",
+            "row_count",
+            "run",
+            "school_id",
+            "county_id",
+            "ip_address",
+        ]
+
+
+class DownloadLogList(generics.ListAPIView):
+    """The download log: the bureau sees its county's downloads, everyone else their own."""
+
+    serializer_class = DownloadLogOut
+    filterset_class = DownloadLogFilter
+
+    def get_queryset(self):
+        return ledgers.downloads_visible_to(self.request.user).order_by("-at", "-id")

@@ -1,0 +1,674 @@
+"""The weekly and monthly reports: class, school (值班领导周报告 / 在校学生登记表) and county.
+
+Each builder takes a run, asks :mod:`reporting.metrics` for the numbers (the same functions the
+dashboards use), writes them to an .xlsx (Chinese headers, a title row with scope and data-as-of,
+frozen header, filters, the formulas written under the table) and returns the same numbers as
+``data`` for the report page and the API. Builders report progress as they go.
+
+Also here: the principal's sign-off of a school weekly report, and the county report's benchmark.
+"""
+
+import datetime as dt
+import io
+import time
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from students.errors import Conflict, InvalidTransition, OutOfScope
+from students.models import GRADE_NAMES, Classroom, County, Post, School
+
+from . import metrics
+from .models import ReportRun, ReportSignature
+from .runs import BuildResult, Progress, builder, period_bounds, runs_visible_to, scope_classrooms
+
+K = ReportRun.Kind
+
+# --- Excel ---------------------------------------------------------------------------------------
+
+TEXT, INT, PCT, DATE = "text", "int", "pct", "date"
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+BOLD = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+GREY_FONT = Font(color="595959")
+CENTRED = Alignment(horizontal="center", vertical="center", wrap_text=True)
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def safe_text(value):
+    """Cells that Excel would read as a formula are written as text (no formula injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
+
+
+class Sheet:
+    """One table: title row, scope / data-as-of row, header row (frozen, filtered), rows, total, notes.
+
+    Rows are collected first and written in one pass to a write-only worksheet (column widths
+    must precede the rows there), which keeps the county report's file cheap to make.
+    """
+
+    def __init__(self, wb: Workbook, title: str, *, heading: str, subtitle: str, columns, freeze_cols: int = 0):
+        self.wb = wb
+        self.title = title
+        self.heading = heading
+        self.subtitle = subtitle
+        self.columns = columns  # [(header, kind)]
+        self.kinds = [kind for _header, kind in columns]
+        self.freeze_cols = freeze_cols
+        self.widths = [max(_display_width(header), 6) for header, _kind in columns]
+        self.body: list[list] = []
+
+    @property
+    def rows(self) -> int:
+        return len(self.body)
+
+    def append(self, values) -> None:
+        values = list(values)
+        if len(values) != len(self.columns):
+            raise ValueError(f"{self.title}: {len(values)} values for {len(self.columns)} columns")
+        self.body.append(values)
+
+    def _measure(self, values) -> None:
+        for index, value in enumerate(values):
+            if value is not None:
+                width = _display_width(value) + 2
+                if width > self.widths[index]:
+                    self.widths[index] = min(width, 60)
+
+    def _cells(self, ws, values, *, total: bool = False) -> list:
+        cells = []
+        for kind, value in zip(self.kinds, values, strict=True):
+            if value is None or value == "":
+                value, number_format = None, None
+            elif kind == PCT:
+                value, number_format = value / 100, "0.00%"
+            elif kind == DATE:
+                value = dt.date.fromisoformat(value) if isinstance(value, str) else value
+                number_format = "yyyy-mm-dd"
+            elif kind == INT:
+                number_format = None
+            else:
+                value, number_format = safe_text(str(value)), None
+            if number_format is None and not total:
+                cells.append(value)
+                continue
+            cell = WriteOnlyCell(ws, value=value)
+            if number_format:
+                cell.number_format = number_format
+            if total:
+                cell.font = BOLD
+                cell.fill = TOTAL_FILL
+            cells.append(cell)
+        return cells
+
+    def finish(self, *, total=None, notes=()) -> None:
+        ws = self.wb.create_sheet(self.title)
+        for values in self.body:
+            self._measure(values)
+        for index, width in enumerate(self.widths, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width + 2
+        ws.freeze_panes = f"{get_column_letter(self.freeze_cols + 1)}4"
+        ws.auto_filter.ref = f"A3:{get_column_letter(len(self.columns))}{3 + len(self.body)}"
+        ws.append([_styled(ws, self.heading, font=TITLE_FONT)])
+        ws.append([_styled(ws, self.subtitle, font=GREY_FONT)])
+        ws.append(
+            [_styled(ws, header, font=BOLD, fill=HEADER_FILL, alignment=CENTRED) for header, _kind in self.columns]
+        )
+        for values in self.body:
+            ws.append(self._cells(ws, values))
+        if total is not None:
+            ws.append(self._cells(ws, total, total=True))
+        if notes:
+            ws.append([])
+            for note in notes:
+                ws.append([safe_text(note)])
+
+
+def _styled(ws, value, *, font=None, fill=None, alignment=None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=safe_text(value))
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
+
+
+def new_workbook() -> Workbook:
+    return Workbook(write_only=True)
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def formula_notes(*keys: str) -> list[str]:
+    return [f"注:{metrics.FORMULAS[key]}" for key in keys]
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+def _frame(run: ReportRun) -> dict:
+    start, end = period_bounds(run.period)
+    as_of = timezone.now()
+    return {
+        "kind": run.kind,
+        "kind_label": str(K(run.kind).label),
+        "scope_type": run.scope_type,
+        "scope_id": run.scope_id,
+        "scope": run.scope_name,
+        "period": run.period,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "as_of": as_of.isoformat(),
+        "_start": start,
+        "_end": end,
+        "_as_of": as_of,
+    }
+
+
+def _public(data: dict) -> dict:
+    return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+def _subtitle(data: dict) -> str:
+    as_of = timezone.localtime(data["_as_of"]).strftime("%Y-%m-%d %H:%M")
+    return f"范围:{data['scope']}  期间:{data['period']}({data['start']} 至 {data['end']})  数据截至:{as_of}"
+
+
+def _filename(run: ReportRun) -> str:
+    return f"{run.kind}-{run.period}-{run.scope_type}{run.scope_id}-g{run.generation}.xlsx"
+
+
+def _scaled(progress: Progress, low: int, high: int) -> Progress:
+    return lambda percent: progress(low + (high - low) * percent // 100)
+
+
+def _pct_text(value) -> str:
+    return "—" if value is None else f"{value:.2f}%"
+
+
+def _met_label(met) -> str:
+    return "" if met is None else ("是" if met else "否")
+
+
+# --- class weekly --------------------------------------------------------------------------------
+
+CLASS_COLUMNS = [
+    ("序号", INT),
+    ("全国学籍号", TEXT),
+    ("姓名", TEXT),
+    ("性别", TEXT),
+    ("学籍状态", TEXT),
+    ("已报告天数", INT),
+    ("出勤天数", INT),
+    *[(f"{label}(天)", INT) for label in metrics.ABSENCE_LABELS.values()],
+    ("缺勤合计(天)", INT),
+    ("缺勤明细", TEXT),
+    ("本周新增预警", TEXT),
+    ("在办个案", TEXT),
+]
+
+
+@builder(K.CLASS_WEEKLY)
+def build_class_weekly(run: ReportRun, progress: Progress) -> BuildResult:
+    data = _frame(run)
+    classroom = Classroom.objects.select_related("school").get(pk=run.scope_id)
+    numbers = metrics.collect(
+        Classroom.objects.filter(pk=classroom.pk),
+        data["_start"],
+        data["_end"],
+        as_of=data["_as_of"],
+        progress=_scaled(progress, 0, 40),
+    )
+    detail = metrics.class_students(classroom, data["_start"], data["_end"], as_of=data["_as_of"])
+    progress(60)
+    data.update(
+        school=classroom.school.name,
+        summary=numbers.classes[0].to_dict() if numbers.classes else None,
+        school_days=detail["school_days"],
+        reported_days=detail["reported_days"],
+        students=detail["students"],
+        formulas=metrics.FORMULAS,
+    )
+    wb = new_workbook()
+    sheet = Sheet(
+        wb,
+        "班级周报",
+        heading=f"{classroom.school.name} {classroom.name} 班级周报",
+        subtitle=_subtitle(data),
+        columns=CLASS_COLUMNS,
+        freeze_cols=3,
+    )
+    for index, s in enumerate(detail["students"], start=1):
+        sheet.append(
+            [
+                index,
+                s["student_no"],
+                s["name"],
+                s["gender"],
+                s["status"],
+                s["reported_days"],
+                s["present"],
+                *[s["absences"][kind] for kind in metrics.ABSENCE_KINDS],
+                s["absent"],
+                "、".join(s["absent_days"]),
+                ";".join(s["new_flags"]),
+                s["open_case"],
+            ]
+        )
+    summary = data["summary"] or {}
+    sheet.finish(
+        notes=[
+            f"上学日 {len(detail['school_days'])} 天,已报告 {len(detail['reported_days'])} 天;"
+            f"出勤率 {_pct_text(summary.get('attendance_rate'))},报告完成率 {_pct_text(summary.get('completeness'))}",
+            *formula_notes("attendance_rate", "completeness"),
+        ]
+    )
+    progress(90)
+    return BuildResult(workbook_bytes(wb), _filename(run), _public(data), len(detail["students"]))
+
+
+# --- school weekly (值班领导周报告 / 在校学生登记表) ------------------------------------------------
+
+
+@builder(K.SCHOOL_WEEKLY)
+def build_school_weekly(run: ReportRun, progress: Progress) -> BuildResult:
+    data = _frame(run)
+    school = School.objects.get(pk=run.scope_id)
+    start, end, as_of = data["_start"], data["_end"], data["_as_of"]
+    numbers = metrics.collect(
+        Classroom.objects.filter(school=school), start, end, as_of=as_of, progress=_scaled(progress, 0, 40)
+    )
+    week = metrics.school_week(school.pk, school.county_id, start, end, as_of=as_of)
+    progress(55)
+    days = week["days"]
+    classes = []
+    day_totals = [{"enrolled": 0, "present": 0, "classes": 0} for _ in days]
+    for unit in numbers.classes:
+        cells = []
+        for index, day in enumerate(days):
+            cell = week["register"].get(str(unit.key), {}).get(day["date"])
+            cells.append(cell)
+            if cell:
+                day_totals[index]["enrolled"] += cell["enrolled"]
+                day_totals[index]["present"] += cell["present"]
+                day_totals[index]["classes"] += 1
+        classes.append({**unit.to_dict(), "teachers": week["teachers"].get(str(unit.key), []), "days": cells})
+    data.update(
+        school=school.name,
+        school_code=school.code,
+        summary=numbers.schools[0].to_dict() if numbers.schools else metrics.Unit(key=school.pk, name="").to_dict(),
+        school_year=numbers.school_year,
+        school_days=[day.isoformat() for day in numbers.school_days],
+        days=days,
+        classes=classes,
+        day_totals=day_totals,
+        absentees=week["absentees"],
+        new_cases=week["new_cases"],
+        follow_ups=week["follow_ups"],
+        formulas=metrics.FORMULAS,
+    )
+    summary = data["summary"]
+    wb = new_workbook()
+    subtitle = _subtitle(data)
+    heading = f"{school.name} 值班领导周报告 · 在校学生登记表"
+    day_columns = []
+    for day in days:
+        day_columns += [(f"{day['label']}应到", INT), (f"{day['label']}实到", INT)]
+    register = Sheet(
+        wb,
+        "在校学生登记表",
+        heading=heading,
+        subtitle=subtitle,
+        columns=[
+            ("序号", INT),
+            ("年级", TEXT),
+            ("班级", TEXT),
+            ("班主任", TEXT),
+            ("在读人数", INT),
+            *day_columns,
+            ("已报天数", INT),
+            ("应报天数", INT),
+            ("报告完成率", PCT),
+            ("出勤率", PCT),
+            ("缺勤人次", INT),
+        ],
+        freeze_cols=3,
+    )
+    for index, row in enumerate(classes, start=1):
+        cells = []
+        for cell in row["days"]:
+            cells += [cell["enrolled"], cell["present"]] if cell else ["未报", "未报"]
+        register.append(
+            [
+                index,
+                GRADE_NAMES.get(row["grade_level"], ""),
+                row["name"],
+                "、".join(row["teachers"]),
+                row["enrolled"],
+                *cells,
+                row["reports_filed"],
+                row["reports_expected"],
+                row["completeness"],
+                row["attendance_rate"],
+                row["absence_total"],
+            ]
+        )
+    total_cells = []
+    for total in day_totals:
+        total_cells += [total["enrolled"], total["present"]]
+    register.finish(
+        total=[
+            None,
+            "",
+            "全校合计",
+            "",
+            summary["enrolled"],
+            *total_cells,
+            summary["reports_filed"],
+            summary["reports_expected"],
+            summary["completeness"],
+            summary["attendance_rate"],
+            summary["absence_total"],
+        ],
+        notes=[
+            "“未报”:该班当天未提交考勤日报;每日应到/实到取自班主任当天的日报",
+            *formula_notes("attendance_rate", "completeness"),
+        ],
+    )
+    progress(65)
+
+    absentees = Sheet(
+        wb,
+        "缺勤名单",
+        heading=f"{school.name} 本周缺勤名单",
+        subtitle=subtitle,
+        columns=[
+            ("序号", INT),
+            ("日期", DATE),
+            ("班级", TEXT),
+            ("全国学籍号", TEXT),
+            ("姓名", TEXT),
+            ("缺勤类别", TEXT),
+            ("已联系家长", TEXT),
+            ("备注", TEXT),
+        ],
+    )
+    for index, a in enumerate(week["absentees"], start=1):
+        absentees.append(
+            [
+                index,
+                a["date"],
+                a["classroom"],
+                a["student_no"],
+                a["name"],
+                a["kind_label"],
+                "是" if a["family_contacted"] else "否",
+                a["note"],
+            ]
+        )
+    absentees.finish(
+        notes=[
+            "缺勤人次:" + ",".join(f"{label}{summary['absences'][k]}" for k, label in metrics.ABSENCE_LABELS.items())
+        ]
+    )
+    progress(75)
+
+    cases = Sheet(
+        wb,
+        "新增疑似辍学",
+        heading=f"{school.name} 本周新增疑似辍学",
+        subtitle=subtitle,
+        columns=[
+            ("序号", INT),
+            ("发现日期", DATE),
+            ("班级", TEXT),
+            ("全国学籍号", TEXT),
+            ("姓名", TEXT),
+            ("最后到校日期", DATE),
+            ("来源", TEXT),
+            ("当前状态", TEXT),
+        ],
+    )
+    for index, c in enumerate(week["new_cases"], start=1):
+        cases.append(
+            [
+                index,
+                c["detected_on"],
+                c["classroom"],
+                c["student_no"],
+                c["name"],
+                c["last_attended_on"],
+                c["source"],
+                c["status"],
+            ]
+        )
+    cases.finish()
+
+    follow_ups = Sheet(
+        wb,
+        "本周复学跟踪",
+        heading=f"{school.name} 本周到期未完成的复学跟踪",
+        subtitle=subtitle,
+        columns=[
+            ("序号", INT),
+            ("计划日期", DATE),
+            ("学生", TEXT),
+            ("班级", TEXT),
+            ("类别", TEXT),
+            ("责任人", TEXT),
+            ("说明", TEXT),
+        ],
+    )
+    for index, f in enumerate(week["follow_ups"], start=1):
+        follow_ups.append([index, f["due_on"], f["name"], f["classroom"], f["kind"], f["assignee"], f["note"]])
+    follow_ups.finish()
+    progress(85)
+
+    _summary_sheet(wb, heading=f"{school.name} 控辍保学情况汇总", subtitle=subtitle, units=[summary])
+    progress(95)
+    return BuildResult(workbook_bytes(wb), _filename(run), _public(data), len(classes))
+
+
+# --- county weekly / monthly ---------------------------------------------------------------------
+
+SCHOOL_COLUMNS = [
+    ("序号", INT),
+    ("学校代码", TEXT),
+    ("学校", TEXT),
+    ("班级数", INT),
+    ("在读人数", INT),
+    ("学年初在籍人数", INT),
+    ("出勤率", PCT),
+    ("已报日报数", INT),
+    ("应报日报数", INT),
+    ("报告完成率", PCT),
+    *[(f"{label}(人次)", INT) for label in metrics.ABSENCE_LABELS.values()],
+    ("本期新增疑似", INT),
+    *[(label, INT) for label in metrics.CASE_LABELS.values()],
+    ("逾期事项", INT),
+    ("本学年辍学人数", INT),
+    ("辍学率", PCT),
+    ("巩固率", PCT),
+    ("辍学率控制目标", PCT),
+    ("是否达标", TEXT),
+]
+
+
+def _school_row(index, unit: dict) -> list:
+    return [
+        index,
+        unit["code"],
+        unit["name"],
+        unit["classes"],
+        unit["enrolled"],
+        unit["enrolled_at_start"],
+        unit["attendance_rate"],
+        unit["reports_filed"],
+        unit["reports_expected"],
+        unit["completeness"],
+        *[unit["absences"][kind] for kind in metrics.ABSENCE_KINDS],
+        unit["new_suspected"],
+        *[unit["cases"][column] for column in metrics.CASE_LABELS],
+        unit["overdue"],
+        unit["dropouts"],
+        unit["dropout_rate"],
+        unit["retention_rate"],
+        unit["target"],
+        _met_label(unit["target_met"]),
+    ]
+
+
+def _summary_sheet(
+    wb: Workbook, *, heading: str, subtitle: str, units: list[dict], total: dict | None = None, title: str = "汇总"
+):
+    sheet = Sheet(wb, title, heading=heading, subtitle=subtitle, columns=SCHOOL_COLUMNS, freeze_cols=3)
+    for index, unit in enumerate(units, start=1):
+        sheet.append(_school_row(index, unit))
+    sheet.finish(
+        total=_school_row(None, {**total, "code": ""}) if total else None,
+        notes=formula_notes(
+            "dropout_rate", "retention_rate", "enrolled_at_start", "attendance_rate", "completeness", "target", "cases"
+        )
+        + formula_notes("overdue"),
+    )
+    return sheet
+
+
+def _build_county(run: ReportRun, progress: Progress) -> BuildResult:
+    data = _frame(run)
+    county = County.objects.get(pk=run.scope_id)
+    numbers = metrics.collect(
+        scope_classrooms(run),
+        data["_start"],
+        data["_end"],
+        as_of=data["_as_of"],
+        progress=_scaled(progress, 0, 80),
+        by_class=False,
+    )
+    schools = [unit.to_dict() for unit in numbers.schools]
+    total = numbers.total.to_dict()
+    total["name"] = f"{county.name}合计"
+    total["target_met"] = None
+    data.update(
+        county=county.name,
+        school_year=numbers.school_year,
+        school_days=[day.isoformat() for day in numbers.school_days],
+        schools=schools,
+        total=total,
+        formulas=metrics.FORMULAS,
+    )
+    wb = new_workbook()
+    title = "全县周报" if run.kind == K.COUNTY_WEEKLY else "全县月报"
+    year = f"({numbers.school_year['name']}学年)" if numbers.school_year else "(未设置学年)"
+    _summary_sheet(
+        wb,
+        heading=f"{county.name} 控辍保学{title}{year}",
+        subtitle=_subtitle(data),
+        units=schools,
+        total=total,
+        title="各校情况",
+    )
+    progress(95)
+    return BuildResult(workbook_bytes(wb), _filename(run), _public(data), len(schools))
+
+
+builder(K.COUNTY_WEEKLY)(_build_county)
+builder(K.COUNTY_MONTHLY)(_build_county)
+
+
+# --- sign-off ------------------------------------------------------------------------------------
+
+
+def is_principal_of(user, school_id: int) -> bool:
+    return bool(
+        user.is_authenticated
+        and Post.objects.active().filter(user=user, role=Post.Role.PRINCIPAL, school_id=school_id).exists()
+    )
+
+
+def can_sign(user, run: ReportRun) -> bool:
+    return (
+        run.kind == K.SCHOOL_WEEKLY
+        and run.status == ReportRun.Status.DONE
+        and is_principal_of(user, run.scope_id)
+        and not ReportSignature.objects.filter(run=run).exists()
+    )
+
+
+@transaction.atomic
+def sign_run(*, user, run_id, note: str = "") -> ReportSignature:
+    """The principal signs off a finished school weekly report of their school, once."""
+    run = (
+        ReportRun.objects.select_for_update()
+        .filter(pk__in=runs_visible_to(user).values("pk"))
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        raise OutOfScope("报表不存在或您无权查看")
+    if run.kind != K.SCHOOL_WEEKLY:
+        raise InvalidTransition("只有学校周报需要校长签发")
+    if run.status != ReportRun.Status.DONE:
+        raise InvalidTransition("报表尚未生成完成,不能签发")
+    if not is_principal_of(user, run.scope_id):
+        raise InvalidTransition("您的岗位不能签发该报表(须本校校长)")
+    if ReportSignature.objects.filter(run=run).exists():
+        raise Conflict("该报表已签发")
+    try:
+        with transaction.atomic():
+            return ReportSignature.objects.create(run=run, user=user, note=(note or "")[:300])
+    except IntegrityError as exc:
+        raise Conflict("该报表已签发") from exc
+
+
+# --- benchmark -----------------------------------------------------------------------------------
+
+
+def bench_county_weekly(county_id: int, period: str, *, repeat: int = 3) -> tuple[float, float]:
+    """(report seconds, bare SQL seconds) for the county weekly report, best of ``repeat``.
+
+    The report side is the whole builder (numbers and the .xlsx, no storage). The bare side runs
+    the SQL of every query the numbers need straight through the cursor and fetches the rows.
+    """
+    county = County.objects.get(pk=county_id)
+    run = ReportRun(
+        kind=K.COUNTY_WEEKLY,
+        period=period,
+        scope_type=ReportRun.ScopeType.COUNTY,
+        scope_id=county.pk,
+        scope_name=county.name,
+    )
+    start, end = period_bounds(period)
+    classrooms = Classroom.objects.filter(school__county_id=county.pk)
+    statements = [
+        qs.query.sql_with_params() for qs in metrics.bare_querysets(classrooms, start, end, timezone.localdate())
+    ]
+    report_times, bare_times = [], []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        _build_county(run, lambda _pct: None)
+        report_times.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+        bare_times.append(time.perf_counter() - began)
+    return min(report_times), min(bare_times)
