@@ -1,6 +1,7 @@
 """The bureau downloads the dropout ledger in the browser and finds the download in the log."""
 
 import io
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -22,7 +23,7 @@ def test_bureau_downloads_the_dropout_ledger_and_sees_it_in_the_log(page, live_s
         link.click()
     download = download_info.value
     assert download.suggested_filename.endswith(".xlsx")
-    content = open(download.path(), "rb").read()  # noqa: SIM115 - the browser's temporary file
+    content = Path(download.path()).read_bytes()
     sheet = load_workbook(io.BytesIO(content)).worksheets[0]
     headers = [cell.value for cell in sheet[3]]
     assert headers[:3] == ["序号", "县(区)", "乡镇(街道)"]
