@@ -6,18 +6,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from students.api_common import parse_input
 from students.errors import InvalidInput
 
 from . import selectors, services
 from .models import CaseActivity, CaseEvent, DropoutCase, FollowUp, ReturnPlan
-
-
-def _valid(serializer_class, data) -> dict:
-    parsed = serializer_class(data=data)
-    if not parsed.is_valid():
-        raise InvalidInput("请求格式错误:" + "; ".join(f"{k}: {v}" for k, v in parsed.errors.items()))
-    return parsed.validated_data
-
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -285,7 +278,7 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(request=CaseIn, responses={201: CaseDetailOut})
     def create(self, request):
-        data = _valid(CaseIn, request.data)
+        data = parse_input(CaseIn, request.data)
         case = services.open_case(
             user=request.user,
             student_id=data["student"],
@@ -301,34 +294,36 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def report(self, request, pk=None):
         """Fill in the 辍学学生情况报告表 (while suspected)."""
-        case = services.update_report(user=request.user, case_id=pk, changes=dict(_valid(CaseReportIn, request.data)))
+        case = services.update_report(
+            user=request.user, case_id=pk, changes=dict(parse_input(CaseReportIn, request.data))
+        )
         return self._answer(case.pk)
 
     @extend_schema(request=NoteIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"], url_path="submit-report")
     def submit_report(self, request, pk=None):
         """The principal signs the report and sends it to the bureau."""
-        data = _valid(NoteIn, request.data)
+        data = parse_input(NoteIn, request.data)
         case = services.submit_report(user=request.user, case_id=pk, note=data.get("note", ""))
         return self._answer(case.pk)
 
     @extend_schema(request=NoteIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        data = _valid(NoteIn, request.data)
+        data = parse_input(NoteIn, request.data)
         return self._answer(services.verify_case(user=request.user, case_id=pk, note=data.get("note", "")).pk)
 
     @extend_schema(request=DismissIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def dismiss(self, request, pk=None):
-        data = _valid(DismissIn, request.data)
+        data = parse_input(DismissIn, request.data)
         case = services.dismiss_case(user=request.user, case_id=pk, reason=data["reason"], note=data.get("note", ""))
         return self._answer(case.pk)
 
     @extend_schema(request=PlanIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def plan(self, request, pk=None):
-        data = _valid(PlanIn, request.data)
+        data = parse_input(PlanIn, request.data)
         services.make_plan(
             user=request.user,
             case_id=pk,
@@ -352,7 +347,7 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if request.method == "GET":
             case = selectors.case_detail(request.user, pk)
             return Response(ActivityOut(case.activities.all(), many=True).data)
-        data = _valid(ActivityIn, request.data)
+        data = parse_input(ActivityIn, request.data)
         row = services.add_activity(
             user=request.user,
             case_id=pk,
@@ -372,7 +367,7 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(request=NoteIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
-        data = _valid(NoteIn, request.data)
+        data = parse_input(NoteIn, request.data)
         return self._answer(services.escalate_case(user=request.user, case_id=pk, note=data.get("note", "")).pk)
 
     @extend_schema(request=NoteIn, responses=CaseDetailOut)
@@ -384,7 +379,7 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(request=ReturnIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
-        data = _valid(ReturnIn, request.data)
+        data = parse_input(ReturnIn, request.data)
         case = services.record_return(
             user=request.user,
             case_id=pk,
@@ -399,13 +394,13 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(request=NoteIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        data = _valid(NoteIn, request.data)
+        data = parse_input(NoteIn, request.data)
         return self._answer(services.close_case(user=request.user, case_id=pk, note=data.get("note", "")).pk)
 
     @extend_schema(request=HandoverIn, responses=CaseDetailOut)
     @action(detail=True, methods=["post"])
     def handover(self, request, pk=None):
-        data = _valid(HandoverIn, request.data)
+        data = parse_input(HandoverIn, request.data)
         case = services.hand_over(
             user=request.user, case_id=pk, to_classroom_id=data["classroom"], note=data.get("note", "")
         )

@@ -11,7 +11,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from students.errors import InvalidInput, InvalidTransition
+from students.api_common import parse_input
+from students.errors import InvalidTransition
 
 from . import runs
 from .models import ReportRun
@@ -105,13 +106,6 @@ class SignIn(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
-def _valid(serializer_class, data) -> dict:
-    parsed = serializer_class(data=data)
-    if not parsed.is_valid():
-        raise InvalidInput("请求格式错误:" + "; ".join(f"{k}: {v}" for k, v in parsed.errors.items()))
-    return parsed.validated_data
-
-
 # --- views -------------------------------------------------------------------------------------
 
 
@@ -144,7 +138,7 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=False, methods=["post"])
     def generate(self, request):
         """Queue a report (or answer with the existing run for the same kind, period and scope)."""
-        data = _valid(GenerateIn, request.data)
+        data = parse_input(GenerateIn, request.data)
         run, _created = runs.request_run(
             user=request.user,
             kind=data["kind"],
@@ -168,6 +162,6 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         """The principal signs off a finished school weekly report of their school (once)."""
-        data = _valid(SignIn, request.data)
+        data = parse_input(SignIn, request.data)
         sign_run(user=request.user, run_id=pk, note=data.get("note", ""))
         return self._answer(pk, status.HTTP_201_CREATED)

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from . import attendance, risk
+from .api_common import parse_input
 from .errors import InvalidInput
 from .models import DailyReport, RiskFlag
 from .selectors_attendance import missing_reports, reports_visible_to
@@ -92,15 +93,13 @@ class AttendanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(request=ReportIn, responses={201: ReportOut, 200: ReportOut})
     def create(self, request):
-        data = ReportIn(data=request.data)
-        if not data.is_valid():
-            raise InvalidInput("请求格式错误:" + "; ".join(f"{k}: {v}" for k, v in data.errors.items()))
+        data = parse_input(ReportIn, request.data)
         result = attendance.submit_daily_report(
             user=request.user,
-            classroom_id=data.validated_data["classroom"],
-            day=data.validated_data["date"],
+            classroom_id=data["classroom"],
+            day=data["date"],
             absences=attendance.parse_absences(request.data.get("absences") or []),
-            version=data.validated_data.get("version"),
+            version=data.get("version"),
         )
         report = reports_visible_to(request.user).get(pk=result.report.pk)
         return Response(ReportOut(report).data, status=status.HTTP_201_CREATED if result.created else 200)
@@ -197,15 +196,13 @@ class RiskFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=FlagIn, responses={201: FlagOut})
     def create(self, request):
-        data = FlagIn(data=request.data)
-        if not data.is_valid():
-            raise InvalidInput("请求格式错误:" + "; ".join(f"{k}: {v}" for k, v in data.errors.items()))
+        data = parse_input(FlagIn, request.data)
         flag = risk.raise_manual_flag(
             user=request.user,
-            student_id=data.validated_data["student"],
-            category=data.validated_data["category"],
-            level=data.validated_data["level"],
-            note=data.validated_data["note"],
+            student_id=data["student"],
+            category=data["category"],
+            level=data["level"],
+            note=data["note"],
         )
         return Response(FlagOut(flag).data, status=status.HTTP_201_CREATED)
 

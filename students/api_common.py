@@ -5,7 +5,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, ImportRejected
+from .errors import DomainError, ImportRejected, InvalidInput
 
 
 class StandardPagination(PageNumberPagination):
@@ -27,3 +27,11 @@ def exception_handler(exc, context):
 
 def created(data) -> Response:
     return Response(data, status=status.HTTP_201_CREATED)
+
+
+def parse_input(serializer_class, data) -> dict:
+    """Validate request data with an input serializer; problems become one Chinese 400 message."""
+    parsed = serializer_class(data=data)
+    if not parsed.is_valid():
+        raise InvalidInput("请求格式错误:" + "; ".join(f"{k}: {v}" for k, v in parsed.errors.items()))
+    return parsed.validated_data

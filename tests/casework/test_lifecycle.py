@@ -1,23 +1,18 @@
 """One student from three absent days to a closed case, checking the ledger at every step."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
-import time_machine
 
 from casework.models import CaseEvent, DropoutCase, FollowUp
 from students.calendar import SchoolCalendar
 from students.models import Absence, DailyReport, RiskFlag, Student
 
+from .conftest import at
+
 pytestmark = pytest.mark.django_db
 D = dt.date
 CASES = "/api/v1/dropout-cases/"
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-def at(day: dt.date):
-    return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=SHANGHAI), tick=True)
 
 
 def report(world, day, absent=()):

@@ -1,10 +1,8 @@
 """Case pages: list, detail with its action forms, the report form, the print views, scoping."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,14 +13,11 @@ from students import idnumber
 from students.models import Post, RiskFlag, Student
 from tests import factories as f
 
+from .conftest import at
+
 pytestmark = pytest.mark.django_db
 D = dt.date
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 STAGES = ("suspected", "reported", "confirmed", "returning", "returned")
-
-
-def at(day: dt.date):
-    return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=SHANGHAI), tick=True)
 
 
 def make_case(world, student, stage: str = "suspected", *, cadre=None, target=None) -> DropoutCase:
