@@ -713,12 +713,13 @@ def daily_deadlines(*, today: dt.date | None = None) -> dict:
         county_id = case.school.county_id
         if county_id not in policies:
             policies[county_id] = policy_for(county_id)
+        case._current_plan = [p for p in case.plans.all() if p.is_current][:1]  # from the prefetch
         before = (case.next_due_on, case.due_kind)
         refresh_due(case, policy=policies[county_id])
         refreshed += before != (case.next_due_on, case.due_kind)
         if not case.next_due_on or case.next_due_on >= today:
             continue
-        plan = next((p for p in case.plans.all() if p.is_current), None)
+        plan = selectors.current_plan(case)
         recipients = set(plan.owner_ids) if plan else set()
         if case.school_id not in school_leaders:
             school_leaders[case.school_id] = list(

@@ -15,7 +15,6 @@ import logging
 from collections import defaultdict
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from . import scoping
@@ -416,7 +415,3 @@ def nightly(*, as_of: dt.date | None = None) -> dict:
         summary[str(county_id)] = {**dataclasses.asdict(stats), "reminders": reminders}
         logger.info("nightly risk evaluation county=%s %s", county_id, summary[str(county_id)])
     return summary
-
-
-def open_flags_q() -> Q:
-    return Q(status__in=RiskFlag.OPEN_STATUSES)

@@ -181,17 +181,6 @@ def get_visible_or_404(queryset: QuerySet, **lookup):
         raise Http404 from exc
 
 
-def can_manage_classroom(user, classroom: Classroom) -> bool:
-    """May write the roster / attendance of this classroom (not merely see some of its students)."""
-    scope = scope_for(user)
-    return (
-        scope.superuser
-        or classroom.pk in scope.classroom_ids
-        or classroom.school_id in scope.school_ids
-        or classroom.school.county_id in scope.county_ids
-    )
-
-
 def manageable_classrooms(user) -> QuerySet[Classroom]:
     scope = scope_for(user)
     if scope.superuser:
