@@ -120,7 +120,8 @@ def submit_daily_report(
     )
     strangers = [r.student_id for r in absences if r.student_id not in enrolled]
     if strangers:
-        raise InvalidInput(f"以下学生不在本班在读名单中:{', '.join(map(str, strangers))}")
+        listed = "、".join(map(str, strangers))
+        raise InvalidInput(f"学生编号 {listed} 不在本班在读名单中(可能已转班、休学或不是本班学生),请刷新名单后重新提交")
 
     now = timezone.now()
     try:
