@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
+from django.db import connections, transaction
 from django.db.models import Case, Count, FilteredRelation, Q, QuerySet, Value, When
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -386,15 +387,18 @@ ROW_FIELDS = (
 def _rows(qs: QuerySet[DropoutCase], *extra: str, order_first: tuple[str, ...] = ()) -> Iterator[dict]:
     """One dict per case with its school, class, student and current plan (一人一案), in one query.
 
-    Plain values, not model instances (several times cheaper), streamed in chunks.
+    Plain values, not model instances (several times cheaper), streamed in chunks from a
+    server-side cursor. An export reads every row, so PostgreSQL is told to plan the cursor for
+    the whole result (``cursor_tuple_fraction`` 1 instead of 0.1, which picks fast-start plans
+    that took twice as long for the whole ledger on the 100,000-student county).
     """
     current_plan = FilteredRelation("plans", condition=Q(plans__is_current=True))
-    return (
-        qs.annotate(plan=current_plan)
-        .order_by(*order_first, *CASE_ORDER)
-        .values(*ROW_FIELDS, *extra)
-        .iterator(chunk_size=CHUNK)
-    )
+    rows = qs.annotate(plan=current_plan).order_by(*order_first, *CASE_ORDER).values(*ROW_FIELDS, *extra)
+    with transaction.atomic(using=rows.db):
+        if connections[rows.db].vendor == "postgresql":
+            with connections[rows.db].cursor() as cursor:
+                cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        yield from rows.iterator(chunk_size=CHUNK)
 
 
 @dataclasses.dataclass

@@ -350,6 +350,10 @@ def test_bench_refuses_existing_data_without_reset_then_reports(seeded):
     assert "attendance submit p95, task queued (ms)" in text
     assert "nightly rule evaluation, whole county, cold (s)" in text
     assert "roster import 1,000 new rows (s)" in text
+    assert "county weekly numbers ÷ bare SQL" in text
+    assert "county weekly report with .xlsx ÷ (bare SQL + bare openpyxl)" in text
+    assert "ledger throughput ÷ bare loop, 500 rows" in text  # the grown ledger (a tenth of 5,000 on a small bench)
+    assert "principal dashboard uncached p95 (ms)" in text
     assert Student.objects.count() == N + 1000  # the roster section imported 1,000 new students
     # Every class without a report on the bench's day got one from its teacher through the API.
     assert DailyReport.objects.filter(date=D(2026, 11, 25)).count() == Classroom.objects.count()
@@ -370,3 +374,28 @@ def test_demo_has_cases_in_every_state_for_the_first_school(db):
             assert case.plans.filter(is_current=True).exists()
             assert case.activities.exists()
     assert DropoutCase.objects.filter(next_due_on__lt="2026-11-25").exists()  # something overdue to show
+
+
+def test_bench_ledger_volume_grows_the_dropout_ledger_and_rolls_it_back(seeded):
+    from casework.models import CaseActivity, DropoutCase, ReturnPlan
+    from reporting.bench import ledger_volume
+    from reporting.ledgers import _dropouts_q, context_for_user
+
+    bureau = User.objects.get(username="bureau")
+
+    def ledger_rows() -> int:
+        ctx = context_for_user(bureau)
+        return ctx.cases.filter(_dropouts_q(ctx.year_start)).count()
+
+    before = ledger_rows()
+    counts = (DropoutCase.objects.count(), ReturnPlan.objects.count(), CaseActivity.objects.count())
+    assert before > 0
+    with ledger_volume(before + 40) as added:
+        assert added == 40
+        assert ledger_rows() == before + 40
+        grown = DropoutCase.objects.order_by("-pk")[:40]
+        assert all(case.student.school_id == case.school_id for case in grown)  # on students of that school
+        assert ReturnPlan.objects.count() > counts[1]  # the copies carry their plans and contacts
+        assert CaseActivity.objects.count() > counts[2]
+    assert ledger_rows() == before
+    assert (DropoutCase.objects.count(), ReturnPlan.objects.count(), CaseActivity.objects.count()) == counts
