@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from students import scoping
@@ -118,8 +118,28 @@ def _set_student_status(student: Student, status: str) -> None:
 # --- deadlines --------------------------------------------------------------------------------
 
 
+# Annotations that spare refresh_due its per-case queries when many cases are refreshed at once.
+_NOT_LOADED = object()
+
+
+def with_due_facts(cases):
+    """``cases`` annotated with what refresh_due reads from other tables (the daily job's one query)."""
+    return cases.annotate(
+        last_activity_on=Subquery(
+            CaseActivity.objects.filter(case=OuterRef("pk")).order_by("-occurred_on").values("occurred_on")[:1]
+        ),
+        pending_follow_up_on=Subquery(
+            FollowUp.objects.filter(case=OuterRef("pk"), done_on__isnull=True).order_by("due_on").values("due_on")[:1]
+        ),
+    )
+
+
 def refresh_due(case: DropoutCase, *, policy: CountyPolicy | None = None) -> None:
-    """Recompute the next deadline of a case (working days, per county policy) and store it."""
+    """Recompute the next deadline of a case (working days, per county policy) and store it.
+
+    Reads the last contact and the next pending follow-up from the case's annotations when it
+    was loaded through :func:`with_due_facts`, else queries them.
+    """
     policy = policy or policy_for(case.school.county_id)
     due, kind = None, ""
     if case.status == S.SUSPECTED:
@@ -131,16 +151,21 @@ def refresh_due(case: DropoutCase, *, policy: CountyPolicy | None = None) -> Non
         due, kind = add_working_days(case.verified_on, policy.plan_working_days), "plan"
     elif case.status in DropoutCase.PERSUADING:
         plan = selectors.current_plan(case)
-        last = case.activities.aggregate(last=Max("occurred_on"))["last"]
+        last = getattr(case, "last_activity_on", _NOT_LOADED)
+        if last is _NOT_LOADED:
+            last = case.activities.aggregate(last=Max("occurred_on"))["last"]
         started = plan.created_at.date() if plan else case.verified_on
         due = add_working_days(max(d for d in (last, started) if d), policy.contact_interval_working_days)
         kind = "contact"
         if plan and plan.target_return_on < due:
             due, kind = plan.target_return_on, "return_target"
     elif case.status == S.RETURNED:
-        pending = case.follow_ups.filter(done_on__isnull=True).order_by("due_on").first()
-        if pending:
-            due, kind = pending.due_on, "follow_up"
+        pending_on = getattr(case, "pending_follow_up_on", _NOT_LOADED)
+        if pending_on is _NOT_LOADED:
+            pending = case.follow_ups.filter(done_on__isnull=True).order_by("due_on").first()
+            pending_on = pending.due_on if pending else None
+        if pending_on:
+            due, kind = pending_on, "follow_up"
     if (case.next_due_on, case.due_kind) != (due, kind):
         case.next_due_on, case.due_kind = due, kind
         case.save(update_fields=["next_due_on", "due_kind", "updated_at"])
@@ -703,12 +728,12 @@ def daily_deadlines(*, today: dt.date | None = None) -> dict:
     policies: dict[int, CountyPolicy] = {}
     refreshed = 0
     notes: list[Notification] = []
-    cases = (
+    cases = with_due_facts(
         DropoutCase.objects.filter(status__in=DropoutCase.OPEN_STATUSES)
         .select_related("school", "student")
         .prefetch_related("plans")
     )
-    school_leaders: dict[int, list[int]] = {}
+    overdue: list[DropoutCase] = []
     for case in cases.iterator(chunk_size=500):
         county_id = case.school.county_id
         if county_id not in policies:
@@ -717,17 +742,19 @@ def daily_deadlines(*, today: dt.date | None = None) -> dict:
         before = (case.next_due_on, case.due_kind)
         refresh_due(case, policy=policies[county_id])
         refreshed += before != (case.next_due_on, case.due_kind)
-        if not case.next_due_on or case.next_due_on >= today:
-            continue
+        if case.next_due_on and case.next_due_on < today:
+            overdue.append(case)
+    school_leaders: dict[int, set[int]] = {}
+    for school_id, user_id in (
+        Post.objects.active(today)
+        .filter(role__in=Post.SCHOOL_ROLES, school_id__in={case.school_id for case in overdue})
+        .values_list("school_id", "user_id")
+    ):
+        school_leaders.setdefault(school_id, set()).add(user_id)
+    for case in overdue:
         plan = selectors.current_plan(case)
         recipients = set(plan.owner_ids) if plan else set()
-        if case.school_id not in school_leaders:
-            school_leaders[case.school_id] = list(
-                Post.objects.active(today)
-                .filter(role__in=Post.SCHOOL_ROLES, school_id=case.school_id)
-                .values_list("user_id", flat=True)
-            )
-        recipients.update(school_leaders[case.school_id])
+        recipients.update(school_leaders.get(case.school_id, ()))
         label = DUE_LABELS.get(case.due_kind, case.due_kind)
         for user_id in recipients:
             notes.append(

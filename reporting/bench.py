@@ -160,7 +160,9 @@ def bench_ledger(ctx: BenchContext) -> list[BenchResult]:
 
 
 def bench_dashboards(ctx: BenchContext) -> list[BenchResult]:
-    """Principal dashboard p95 < 50 ms, county dashboard p95 < 300 ms."""
+    """Principal dashboard p95 < 50 ms, county dashboard p95 < 300 ms: as users come back to them
+    (the week's numbers from the short cache) and computed afresh (the cache dropped before each
+    request, as on the first view after a report was submitted)."""
     from .dashboards import bench_dashboards as measure
 
     clock, _day = _clock(ctx)
@@ -168,9 +170,11 @@ def bench_dashboards(ctx: BenchContext) -> list[BenchResult]:
         result = measure(repeat=30)
     return [
         BenchResult("principal dashboard uncached p50 (ms)", result["school_uncached"]["p50"], "ms"),
-        BenchResult("principal dashboard uncached p95 (ms)", result["school_uncached"]["p95"], "ms"),
+        BenchResult(
+            "principal dashboard uncached p95 (ms)", result["school_uncached"]["p95"], "ms", _target(ctx, 50.0)
+        ),
         BenchResult("county dashboard uncached p50 (ms)", result["county_uncached"]["p50"], "ms"),
-        BenchResult("county dashboard uncached p95 (ms)", result["county_uncached"]["p95"], "ms"),
+        BenchResult("county dashboard uncached p95 (ms)", result["county_uncached"]["p95"], "ms", _target(ctx, 300.0)),
         BenchResult("principal dashboard p50 (ms)", result["school"]["p50"], "ms"),
         BenchResult("principal dashboard p95 (ms)", result["school"]["p95"], "ms", _target(ctx, 50.0)),
         BenchResult("county dashboard p50 (ms)", result["county"]["p50"], "ms"),

@@ -245,6 +245,21 @@ def test_daily_job_marks_overdue_and_reminds_once(world, case_in):
     assert "teacher2" not in owners
 
 
+def test_daily_job_queries_are_constant_in_the_number_of_open_cases(world, term):
+    def queries_with(n_each: int) -> int:
+        for state in ("suspected", "confirmed", "returning", "returned"):
+            for _ in range(n_each):
+                build_case(world, f.StudentFactory(classroom=world.class_a, village=world.village), state)
+        with at(TODAY):
+            services.daily_deadlines()  # deadlines settled and reminders sent: the next run only reads
+            with CaptureQueriesContext(connection) as ctx:
+                result = services.daily_deadlines()
+        assert result == {"refreshed": 0, "reminders": 0}
+        return len(ctx.captured_queries)
+
+    assert queries_with(1) == queries_with(4)  # 4 open cases, then 20
+
+
 def test_daily_job_runs_as_celery_task(world, case_in):
     from casework.tasks import daily_case_deadlines
 
