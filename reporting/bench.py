@@ -167,7 +167,7 @@ def bench_dashboards(ctx: BenchContext) -> list[BenchResult]:
 
     clock, _day = _clock(ctx)
     with clock, override_settings(DEBUG=False):
-        result = measure(repeat=30)
+        result = measure(repeat=50)
     return [
         BenchResult("principal dashboard uncached p50 (ms)", result["school_uncached"]["p50"], "ms"),
         BenchResult(

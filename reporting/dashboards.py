@@ -231,7 +231,9 @@ def cached_school_week(school: School, week: Week) -> "SchoolWeek":
 def county_week_numbers(county: County, week: Week) -> metrics.Metrics:
     """The county's week from :func:`metrics.collect`, called as the county weekly report calls it."""
     classrooms = Classroom.objects.filter(school__county_id=county.pk)
-    return metrics.collect(classrooms, week.start, week.end, as_of=week.as_of, by_class=False)
+    return metrics.collect(
+        classrooms, week.start, week.end, as_of=week.as_of, by_class=False, calendar_for=cached_school_calendar
+    )
 
 
 def cached_county_week(county: County, week: Week) -> metrics.Metrics:
@@ -286,7 +288,13 @@ class SchoolWeek:
 def school_week_numbers(school: School, week: Week) -> SchoolWeek:
     """The school's week from :func:`metrics.collect` (called as the school weekly report calls it) and
     its daily attendance over the last 20 school days and today (one more query)."""
-    numbers = metrics.collect(Classroom.objects.filter(school=school), week.start, week.end, as_of=week.as_of)
+    numbers = metrics.collect(
+        Classroom.objects.filter(school=school),
+        week.start,
+        week.end,
+        as_of=week.as_of,
+        calendar_for=cached_school_calendar,
+    )
     trend_days = cached_school_calendar(school.county_id).last_school_days(week.today, TREND_DAYS)
     days = daily_attendance(school.pk, sorted({*trend_days, week.today}))
     return SchoolWeek(numbers=numbers, today=days[week.today], trend=[days[day] for day in trend_days])
@@ -312,10 +320,9 @@ def school_dashboard(user, school_id=None, *, as_of: dt.datetime | None = None) 
     else:  # a school without classes yet
         unit = metrics.Unit(key=school.pk, name=school.name, target=float(school.dropout_rate_target))
     # The school is in the user's scope, and so is every case that belongs to it now.
-    cases = DropoutCase.objects.filter(school_id=school.pk)
-    escalated = cases.filter(status=DropoutCase.Status.ESCALATED).count()
     overdue_cases = list(
-        cases.filter(overdue_q(week.today))
+        DropoutCase.objects.filter(school_id=school.pk)
+        .filter(overdue_q(week.today))
         .select_related("student", "classroom")
         .order_by("next_due_on", "pk")[:OVERDUE_SHOWN]
     )
@@ -330,7 +337,7 @@ def school_dashboard(user, school_id=None, *, as_of: dt.datetime | None = None) 
         today=computed.today,
         trend=computed.trend,
         flags=flag_counts_by_level(user, school=school.pk),
-        escalated=escalated,
+        escalated=unit.escalated,
         overdue_cases=overdue_cases,
         reports=week_runs(K.SCHOOL_WEEKLY, ReportRun.ScopeType.SCHOOL, school.pk, week),
     )
@@ -417,13 +424,7 @@ def county_dashboard(user, county_id=None, *, as_of: dt.datetime | None = None) 
             township.met += unit.target_met
     # The county is in the user's scope, and so is every case of its schools.
     cases = DropoutCase.objects.filter(school__county_id=county.pk)
-    escalated = dict(
-        cases.filter(status=DropoutCase.Status.ESCALATED)
-        .values_list("school_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("school_id", "n")
-    )
+    escalated = {unit.key: unit.escalated for unit in numbers.schools if unit.escalated}
     owners = overdue_by_owner(cases.filter(overdue_q(week.today)))
     with_plan = set().union(*(owner["cases"] for owner in owners)) if owners else set()
     total = dataclasses.replace(numbers.total, name=f"{county.name}合计")

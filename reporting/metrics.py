@@ -137,6 +137,7 @@ class Unit:
     cases: dict = dataclasses.field(default_factory=lambda: dict.fromkeys(CASE_LABELS, 0))
     overdue: int = 0
     dropouts: int = 0
+    escalated: int = 0  # of cases["returning"], those in joint persuasion (联合劝返)
 
     @property
     def attendance_rate(self) -> float | None:
@@ -178,6 +179,7 @@ class Unit:
             "new_suspected",
             "overdue",
             "dropouts",
+            "escalated",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for kind, n in other.absences.items():
@@ -239,7 +241,13 @@ class _CountyFrame:
     year: dict | None
 
 
-def _frames(county_ids: Iterable[int], start: dt.date, end: dt.date, as_of_day: dt.date) -> dict[int, _CountyFrame]:
+def _frames(
+    county_ids: Iterable[int],
+    start: dt.date,
+    end: dt.date,
+    as_of_day: dt.date,
+    calendar_for: Callable[[int], SchoolCalendar] = SchoolCalendar,
+) -> dict[int, _CountyFrame]:
     county_ids = sorted(set(county_ids))
     last = min(end, as_of_day)
     years: dict[int, SchoolYear] = {}
@@ -250,7 +258,7 @@ def _frames(county_ids: Iterable[int], start: dt.date, end: dt.date, as_of_day: 
         years.setdefault(year.county_id, year)
     frames = {}
     for county_id in county_ids:
-        calendar = SchoolCalendar(county_id)
+        calendar = calendar_for(county_id)
         year = years.get(county_id)
         frames[county_id] = _CountyFrame(
             county_id=county_id,
@@ -372,6 +380,7 @@ def aggregate_querysets(
                     filter=Q(status=CS.CLOSED)
                     & _per_county(frames, "school__county_id", lambda f: _since_year_q(f, "closed_on", end)),
                 ),
+                escalated=Count("pk", filter=Q(status=CS.ESCALATED)),
                 new_suspected=Count("pk", filter=Q(detected_on__range=(start, end))),
                 overdue=Count("pk", filter=overdue_q(today)),
                 dropouts=Count(
@@ -424,11 +433,14 @@ def collect(
     as_of: dt.datetime | None = None,
     progress: Progress | None = None,
     by_class: bool = True,
+    calendar_for: Callable[[int], SchoolCalendar] = SchoolCalendar,
 ) -> Metrics:
     """Per school and in total (and per class unless ``by_class=False``) over ``start``..``end``.
 
     With ``by_class`` the aggregates are grouped per class and rolled up to schools in Python;
-    without, they are grouped per school in SQL (what the county reports need).
+    without, they are grouped per school in SQL (what the county reports need). Reports read the
+    school calendar afresh; the dashboards pass ``cached_school_calendar``, as fresh as their
+    own one-minute cache.
     """
     as_of = as_of or timezone.now()
     today = timezone.localdate(as_of)
@@ -436,7 +448,7 @@ def collect(
     by = "classroom" if by_class else "school"
     keys = KEYS[by]
     rows = list(unit_rows(classrooms, by))
-    frames = _frames((r["school__county_id"] for r in rows), start, end, today)
+    frames = _frames((r["school__county_id"] for r in rows), start, end, today, calendar_for)
     classes: dict[int, Unit] = {}
     schools: dict[int, Unit] = {}
     for r in rows:
@@ -488,6 +500,7 @@ def collect(
                 "new_suspected": row["new_suspected"],
                 "overdue": row["overdue"],
                 "dropouts": row["dropouts"],
+                "escalated": row["escalated"],
             }
             # Schools count every case of theirs; classes the cases still attached to them.
             if school := schools.get(row["school_id"]):
@@ -525,6 +538,7 @@ def _add_cases(unit: Unit, counts: dict) -> None:
     unit.new_suspected += counts["new_suspected"]
     unit.overdue += counts["overdue"]
     unit.dropouts += counts["dropouts"]
+    unit.escalated += counts["escalated"]
 
 
 # --- detail tables of the weekly reports ----------------------------------------------------------
