@@ -442,6 +442,17 @@ def test_notice_is_issued_and_printed_with_the_tear_off_receipt(world, term, tod
     assert 'class="navbar' not in page
 
 
+def test_printed_notice_dates_follow_the_language(world, term, today, client):
+    case = make_case(world, world.students_a[0], "returning")
+    client.force_login(world.principal)
+    action(client, case, "notice", {"number": "清中〔2026〕4号"})
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = html(client.get(reverse("case-print-notice", args=[case.pk])))
+    assert "December 2, 2026" in page  # the deadline
+    assert "November 25, 2026" in page  # issued
+    assert "2026年12月2日" not in page
+
+
 def test_return_follow_up_close_and_handover(world, term, today, client):
     case = make_case(world, world.students_a[0], "returning")
     client.force_login(world.principal)
