@@ -97,27 +97,27 @@ def ledger_volume(rows: int, *, seed: int = 1):
                 .values_list("pk", "school_id", "classroom_id")
             )
             chosen = random.Random(seed).sample(free, min(missing, len(free)))
-            cases = []
-            for index, (student_id, school_id, classroom_id) in enumerate(chosen):
-                case = copy.copy(templates[index % len(templates)])
-                case.pk = case.id = None
-                case.student_id, case.school_id, case.classroom_id = student_id, school_id, classroom_id
-                case.previous_case_id = case.source_flag_id = None
-                cases.append(case)
+            cases = [
+                _clone(
+                    templates[index % len(templates)],
+                    student_id=student_id,
+                    school_id=school_id,
+                    classroom_id=classroom_id,
+                    previous_case_id=None,
+                    source_flag_id=None,
+                )
+                for index, (student_id, school_id, classroom_id) in enumerate(chosen)
+            ]
             DropoutCase.objects.bulk_create(cases, batch_size=1000)
             new_plans, new_contacts = [], []
             for index, case in enumerate(cases):
                 template = templates[index % len(templates)]
                 if template.pk in plans:
-                    plan = copy.copy(plans[template.pk])
-                    plan.pk = plan.id = None
-                    plan.case_id = case.pk
-                    new_plans.append(plan)
-                for activity in contacts.get(template.pk, []):
-                    activity = copy.copy(activity)
-                    activity.pk = activity.id = None
-                    activity.case_id, activity.school_id = case.pk, case.school_id
-                    new_contacts.append(activity)
+                    new_plans.append(_clone(plans[template.pk], case_id=case.pk))
+                new_contacts += [
+                    _clone(activity, case_id=case.pk, school_id=case.school_id)
+                    for activity in contacts.get(template.pk, [])
+                ]
             ReturnPlan.objects.bulk_create(new_plans, batch_size=1000)
             CaseActivity.objects.bulk_create(new_contacts, batch_size=1000)
             added = len(cases)
@@ -126,6 +126,17 @@ def ledger_volume(rows: int, *, seed: int = 1):
         finally:
             transaction.set_rollback(True)
     _vacuum(DropoutCase, ReturnPlan, CaseActivity)  # the rolled-back rows must not slow later sections
+
+
+def _clone(instance, **fields):
+    """An unsaved copy of a model instance with ``fields`` changed (its own state, no cached relations)."""
+    clone = copy.copy(instance)
+    clone._state = copy.copy(instance._state)
+    clone._state.adding, clone._state.fields_cache = True, {}
+    clone.pk = None
+    for name, value in fields.items():
+        setattr(clone, name, value)
+    return clone
 
 
 def _vacuum(*models) -> None:
