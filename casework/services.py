@@ -118,12 +118,12 @@ def _set_student_status(student: Student, status: str) -> None:
 # --- deadlines --------------------------------------------------------------------------------
 
 
-# Annotations that spare refresh_due its per-case queries when many cases are refreshed at once.
-_NOT_LOADED = object()
+_NOT_LOADED = object()  # an annotation of with_due_facts that the case was not loaded with
 
 
 def with_due_facts(cases):
-    """``cases`` annotated with what refresh_due reads from other tables (the daily job's one query)."""
+    """``cases`` annotated with what refresh_due reads from other tables, sparing it two queries per
+    case when many are refreshed at once (the daily job)."""
     return cases.annotate(
         last_activity_on=Subquery(
             CaseActivity.objects.filter(case=OuterRef("pk")).order_by("-occurred_on").values("occurred_on")[:1]

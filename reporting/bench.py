@@ -125,7 +125,8 @@ def ledger_volume(rows: int, *, seed: int = 1):
             yield added
         finally:
             transaction.set_rollback(True)
-    _vacuum(DropoutCase, ReturnPlan, CaseActivity)  # the rolled-back rows must not slow later sections
+    if added:
+        _vacuum(DropoutCase, ReturnPlan, CaseActivity)  # the rolled-back rows must not slow later sections
 
 
 def _clone(instance, **fields):
