@@ -2,7 +2,7 @@
 #
 #   make run     install, migrate, seed demo data, print demo logins, serve on 127.0.0.1:8000
 #   make test    install, ensure system packages, lint, pytest against throwaway Postgres + Redis
-#   make lint    ruff check + ruff format --check
+#   make lint    ruff check + ruff format --check + mypy (services and selectors)
 #   make fmt     ruff format + ruff check --fix
 #   make bench   benchmarks against throwaway Postgres + Redis
 #   make clean   remove the venv, the sqlite database, media and test artifacts
@@ -64,6 +64,7 @@ test: install system-deps
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: install
 	$(BIN)/ruff format .

@@ -8,7 +8,8 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("个案管理")
 
     def ready(self) -> None:
-        from students import demo_hooks, home_sections
+        from students import home_sections
+        from students.demo import hooks as demo_hooks
 
         from .demo import seed_cases
         from .selectors import home_section

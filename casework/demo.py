@@ -1,4 +1,4 @@
-"""Demo cases in every state for seed_demo (registered as a students.demo_hooks hook).
+"""Demo cases in every state for seed_demo (registered as a students.demo.hooks hook).
 
 Cases are written as rows with back-dated events, the way fixtures are: the demo county needs a
 history that started weeks before today. Deadlines are then computed by the real service.

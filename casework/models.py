@@ -90,6 +90,10 @@ class DropoutCase(models.Model):
     # On the dropout ledger (辍学台账): confirmed and not yet struck off.
     LEDGER_STATUSES = (Status.CONFIRMED, Status.RETURNING, Status.ESCALATED, Status.RETURNED)
     PERSUADING = (Status.RETURNING, Status.ESCALATED)
+    # Confirmed by the bureau at some point: counts as a dropout of its school year (辍学率), closed or not.
+    CONFIRMED_STATUSES = (Status.CONFIRMED, Status.RETURNING, Status.ESCALATED, Status.RETURNED, Status.CLOSED)
+    # The student is back in class (returned, or returned and struck off).
+    BACK_AT_SCHOOL = (Status.RETURNED, Status.CLOSED)
 
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="cases", verbose_name=_("学生"))
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="cases", verbose_name=_("学校"))

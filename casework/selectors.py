@@ -25,11 +25,12 @@ def case_q(user) -> Q:
     if scope.superuser:
         return Q()
     q = scoping.student_q(scope, "student__")
-    if scope.school_ids:
-        q |= Q(school_id__in=scope.school_ids)
-        q |= Q(Exists(CaseHandover.objects.filter(case=OuterRef("pk"), from_school_id__in=scope.school_ids)))
-    if scope.county_ids:
-        q |= Q(school__county_id__in=scope.county_ids)
+    if scope.leads_a_school:
+        q |= scoping.led_school_q(scope, "school_id")
+        handed_over = CaseHandover.objects.filter(scoping.led_school_q(scope, "from_school_id"), case=OuterRef("pk"))
+        q |= Q(Exists(handed_over))
+    if scope.is_bureau:
+        q |= scoping.county_q(scope, "school__county_id")
     return q | owned_by_q(user)
 
 
@@ -230,7 +231,7 @@ def plan_candidates(case: DropoutCase, plan) -> dict:
 def home_section(user) -> dict | None:
     """ "我负责的个案" on the home page: open cases the user owns in a plan, overdue first."""
     mine = list(case_list(user, owner=user.pk).filter(status__in=DropoutCase.OPEN_STATUSES)[:10])
-    overdue = case_list(user, overdue=True).count() if scoping.scope_for(user).school_ids else 0
+    overdue = case_list(user, overdue=True).count() if scoping.scope_for(user).leads_a_school else 0
     if not mine and not overdue:
         return None
     return {"template": "casework/home_section.html", "context": {"cases": mine, "overdue_in_scope": overdue}}

@@ -14,11 +14,11 @@ from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from students import scoping
+from students.attendance.selectors import attended_school_days
 from students.calendar import add_working_days
 from students.errors import InvalidInput, InvalidTransition, OutOfScope
 from students.models import Classroom, Post, RiskFlag, Student, User
 from students.notifications import notify
-from students.selectors_attendance import attended_school_days
 
 from . import selectors
 from .models import CaseActivity, CaseEvent, CaseHandover, CountyPolicy, DropoutCase, FollowUp, Measure, ReturnPlan
@@ -41,16 +41,15 @@ def policy_for(county_id: int) -> CountyPolicy:
 
 
 def _is_bureau(user, case: DropoutCase) -> bool:
-    scope = scoping.scope_for(user)
-    return scope.superuser or case.school.county_id in scope.county_ids
+    return scoping.scope_for(user).manages_county(case.school.county_id)
 
 
 def _is_school_leader(user, case: DropoutCase) -> bool:
-    return case.school_id in scoping.scope_for(user).school_ids
+    return scoping.scope_for(user).leads_school(case.school_id)
 
 
 def _is_class_teacher(user, case: DropoutCase) -> bool:
-    return bool(case.classroom_id) and case.classroom_id in scoping.scope_for(user).classroom_ids
+    return scoping.scope_for(user).teaches_classroom(case.classroom_id)
 
 
 def available_actions(user, case: DropoutCase) -> dict[str, bool]:
@@ -240,14 +239,7 @@ def open_case(
     student = scoping.students_visible_to(user).select_related("school", "classroom").filter(pk=student_id).first()
     if student is None:
         raise OutOfScope("学生不存在或您无权查看")
-    scope = scoping.scope_for(user)
-    may_report = (
-        scope.superuser
-        or student.classroom_id in scope.classroom_ids
-        or student.school_id in scope.school_ids
-        or (student.school and student.school.county_id in scope.county_ids)
-    )
-    _require(may_report, "报告疑似辍学")
+    _require(scoping.scope_for(user).manages_student(student), "报告疑似辍学")
     if student.school_id is None:
         raise InvalidInput("该学生没有学籍学校,不能建立个案")
     if source not in DropoutCase.Source.values:

@@ -13,3 +13,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 app = Celery("kongchuo")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Concerns inside an app keep their tasks beside them (students/attendance/tasks.py).
+app.autodiscover_tasks(["students.attendance"])

@@ -40,10 +40,10 @@ from django.utils.translation import gettext
 from casework.models import DropoutCase, ReturnPlan
 from casework.selectors import OWNER_FIELDS, overdue_q
 from students import scoping
+from students.attendance.selectors import flag_counts_by_level
 from students.calendar import cached_school_calendar
 from students.errors import OutOfScope
 from students.models import Classroom, County, DailyReport, School, Student
-from students.selectors_attendance import flag_counts_by_level
 
 from . import metrics, runs
 from .models import ReportRun

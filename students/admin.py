@@ -239,9 +239,7 @@ class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
         user = request.user
         schools = scoping.schools_visible_to(user).values("pk")
         within = Q(posts__school_id__in=schools) | Q(posts__classroom__school_id__in=schools)
-        county_ids = scoping.scope_for(user).county_ids
-        if county_ids:
-            within |= Q(posts__county_id__in=county_ids)
+        within |= scoping.county_q(scoping.scope_for(user), "posts__county_id")
         return queryset.filter(within | Q(pk=user.pk)).distinct()
 
 
@@ -256,9 +254,7 @@ class PostAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def scope_queryset(self, request, queryset):
         scope = scoping.scope_for(request.user)
         schools = scoping.schools_visible_to(request.user).values("pk")
-        within = Q(school_id__in=schools) | Q(user=request.user)
-        if scope.county_ids:
-            within |= Q(county_id__in=scope.county_ids)
+        within = Q(school_id__in=schools) | Q(user=request.user) | scoping.county_q(scope, "county_id")
         return queryset.filter(within)
 
 

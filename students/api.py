@@ -9,7 +9,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from . import roster, selectors
+from students import selectors
+from students.roster import services as roster
+
 from .filters import ClassroomFilter, SchoolFilter, StudentFilter
 from .models import Post
 from .scoping import scope_for, students_visible_to
@@ -60,13 +62,7 @@ def me(request):
             "is_superuser": user.is_superuser,
             "roles": sorted(scope.roles),
             "posts": PostSerializer(posts, many=True).data,
-            "scopes": {
-                "counties": sorted(scope.county_ids),
-                "townships": sorted(scope.township_ids),
-                "villages": sorted(scope.village_ids),
-                "schools": sorted(scope.school_ids),
-                "classrooms": sorted(scope.classroom_ids),
-            },
+            "scopes": scope.as_dict(),
             "sees_full_id_numbers": scope.sees_full_id_numbers,
         }
     )

@@ -1,7 +1,8 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import api, api_attendance
+from students import api
+from students.attendance import api as api_attendance
 
 router = DefaultRouter(trailing_slash=True)
 router.register("schools", api.SchoolViewSet, basename="api-school")

@@ -3,6 +3,10 @@
 Every list, detail, count, search, export and report starts from a selector here. Objects
 outside a user's scope do not exist for them: callers answer 404, never 403.
 
+Nothing outside this module reads a scope's id sets (``school_ids``, ``county_ids``,
+``classroom_ids``); callers ask the questions below (``scope.manages_school(school)``,
+``managed_schools(user)``, …). ``tests/test_architecture.py`` holds that line.
+
 Scopes come from the user's active posts:
 - bureau → the whole county;
 - principal / school leader → their school;
@@ -19,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import idnumber
-from .models import Classroom, Post, School, Student
+from .models import Classroom, County, Post, School, Student
 
 _CACHE_ATTR = "_kc_scope"
 
@@ -55,6 +59,95 @@ class Scope:
     @property
     def residence_line(self) -> bool:
         return bool(self.township_ids or self.village_ids)
+
+    # --- what the posts make the user (decisions callers ask instead of reading the id sets) ---
+
+    @property
+    def is_bureau(self) -> bool:
+        """Holds a bureau post (a county)."""
+        return bool(self.county_ids)
+
+    @property
+    def county_level(self) -> bool:
+        """Sees whole counties: a bureau post, or a superuser."""
+        return self.superuser or self.is_bureau
+
+    @property
+    def leads_a_school(self) -> bool:
+        """Holds a principal / school leader post."""
+        return bool(self.school_ids)
+
+    @property
+    def teaches_a_class(self) -> bool:
+        """Holds a class / subject teacher post."""
+        return bool(self.classroom_ids)
+
+    @property
+    def school_post_count(self) -> int:
+        return len(self.school_ids)
+
+    @property
+    def classroom_post_count(self) -> int:
+        return len(self.classroom_ids)
+
+    @property
+    def only_school_id(self) -> int | None:
+        """The school of a user whose widest post is one school leader post."""
+        if len(self.school_ids) == 1 and not self.county_ids:
+            return next(iter(self.school_ids))
+        return None
+
+    @property
+    def only_classroom_id(self) -> int | None:
+        """The class of a user whose only posts are one classroom's."""
+        if len(self.classroom_ids) == 1 and not (self.county_ids or self.school_ids):
+            return next(iter(self.classroom_ids))
+        return None
+
+    @property
+    def home_county_id(self) -> int | None:
+        """The (lowest-numbered) county of the user's bureau posts."""
+        return min(self.county_ids) if self.county_ids else None
+
+    def manages_county(self, county_id: int | None) -> bool:
+        """Superuser, or bureau staff of that county."""
+        return self.superuser or county_id in self.county_ids
+
+    def leads_school(self, school_id: int | None) -> bool:
+        """Principal / school leader of that school (a post, not the county's reach)."""
+        return school_id is not None and school_id in self.school_ids
+
+    def teaches_classroom(self, classroom_id: int | None) -> bool:
+        """Class / subject teacher of that class."""
+        return classroom_id is not None and classroom_id in self.classroom_ids
+
+    def manages_school(self, school: School) -> bool:
+        """Superuser, school leader of the school, or bureau staff of its county."""
+        return self.superuser or self.leads_school(school.pk) or school.county_id in self.county_ids
+
+    def manages_student(self, student: Student) -> bool:
+        """On the education line of the student: their class, school or county (cadres are not)."""
+        return (
+            self.superuser
+            or self.teaches_classroom(student.classroom_id)
+            or self.leads_school(student.school_id)
+            or (student.school is not None and student.school.county_id in self.county_ids)
+        )
+
+    def post_ids(self, level: str) -> list[int]:
+        """The ids of the user's own posts at one level: ``county``, ``school`` or ``classroom`` (sorted)."""
+        pools = {"county": self.county_ids, "school": self.school_ids, "classroom": self.classroom_ids}
+        return sorted(pools.get(level, ()))
+
+    def as_dict(self) -> dict[str, list[int]]:
+        """The id sets for the API's ``/me/`` (sorted lists)."""
+        return {
+            "counties": sorted(self.county_ids),
+            "townships": sorted(self.township_ids),
+            "villages": sorted(self.village_ids),
+            "schools": sorted(self.school_ids),
+            "classrooms": sorted(self.classroom_ids),
+        }
 
 
 def scope_for(user, on: dt.date | None = None) -> Scope:
@@ -108,6 +201,21 @@ def forget_scope(user) -> None:
 
 def _never() -> Q:
     return Q(pk__in=[])
+
+
+def county_q(scope: Scope, field: str = "county_id") -> Q:
+    """``field`` lies in one of the user's bureau counties (nothing for everyone else)."""
+    return Q(**{f"{field}__in": scope.county_ids}) if scope.county_ids else _never()
+
+
+def led_school_q(scope: Scope, field: str = "school_id") -> Q:
+    """``field`` is one of the schools the user leads (nothing for everyone else)."""
+    return Q(**{f"{field}__in": scope.school_ids}) if scope.school_ids else _never()
+
+
+def taught_classroom_q(scope: Scope, field: str = "classroom_id") -> Q:
+    """``field`` is one of the classes the user teaches (nothing for everyone else)."""
+    return Q(**{f"{field}__in": scope.classroom_ids}) if scope.classroom_ids else _never()
 
 
 def student_q(scope: Scope, prefix: str = "") -> Q:
@@ -195,3 +303,40 @@ def display_id_number(user, value: str) -> str:
     if scope_for(user).sees_full_id_numbers:
         return value
     return idnumber.mask(value)
+
+
+def led_schools(user) -> QuerySet[School]:
+    """Schools the user leads through a principal / school leader post."""
+    return School.objects.filter(led_school_q(scope_for(user), "pk"))
+
+
+def taught_classrooms(user) -> QuerySet[Classroom]:
+    """Classes the user teaches through a class / subject teacher post."""
+    return Classroom.objects.filter(taught_classroom_q(scope_for(user), "pk"))
+
+
+def managed_schools(user) -> QuerySet[School]:
+    """Schools the user runs or oversees: led schools and every school of a bureau county (all for a superuser).
+
+    Narrower than ``schools_visible_to``: a class teacher or a cadre sees a school without managing it.
+    """
+    scope = scope_for(user)
+    if scope.superuser:
+        return School.objects.all()
+    return School.objects.filter(led_school_q(scope, "pk") | county_q(scope, "county_id"))
+
+
+def managed_counties(user) -> QuerySet[County]:
+    """Counties the user works for as bureau staff (all for a superuser)."""
+    scope = scope_for(user)
+    if scope.superuser:
+        return County.objects.all()
+    return County.objects.filter(county_q(scope, "pk"))
+
+
+def county_ids_of(user) -> list[int]:
+    """The user's counties: those of their bureau posts, else those of the schools they lead (sorted)."""
+    scope = scope_for(user)
+    if scope.is_bureau:
+        return scope.post_ids("county")
+    return sorted(set(led_schools(user).values_list("county_id", flat=True)))

@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_attendance, views_roster
+from students import views
+from students.attendance import views as views_attendance
+from students.roster import views as views_roster
 
 urlpatterns = [
     path(

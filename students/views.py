@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+
+from students.attendance.selectors import flags_for, student_term_calendar
 
 from . import home_sections, selectors
 from .models import Classroom, RiskFlag, School, Student, Village
@@ -20,28 +21,17 @@ from .scoping import (
     classrooms_visible_to,
     display_id_number,
     get_visible_or_404,
+    led_school_q,
     schools_visible_to,
     scope_for,
     student_q,
+    taught_classroom_q,
 )
-from .selectors_attendance import flags_for, student_term_calendar
 
 PAGE_SIZE = 50
 HISTORY_LIMIT = 20
 # A class filter drop-down listing more classes than this asks the user to pick a school first.
 CLASS_OPTIONS_LIMIT = 100
-
-# Student.special_groups returns these labels untranslated; mark them for makemessages so the
-# templates can translate them with {% translate %}.
-SPECIAL_GROUP_LABELS = (
-    gettext_noop("留守"),
-    gettext_noop("脱贫户/监测户"),
-    gettext_noop("单亲"),
-    gettext_noop("孤儿/事实无人抚养"),
-    gettext_noop("残疾"),
-    gettext_noop("随迁子女"),
-    gettext_noop("学困"),
-)
 
 
 def _paginate(request, queryset, param: str = "page") -> Page:
@@ -75,15 +65,15 @@ def home(request):
         "tasks": list(unread_for(user, limit=10)),
         "sections": home_sections.sections_for(user),
     }
-    if scope.superuser or scope.county_ids:
+    if scope.county_level:
         context["county_schools"] = _paginate(request, selectors.school_list(user), "schools_page")
-    if scope.school_ids:
-        classes = selectors.classroom_list(user).filter(school_id__in=scope.school_ids)
+    if scope.leads_a_school:
+        classes = selectors.classroom_list(user).filter(led_school_q(scope, "school_id"))
         context["school_classes"] = _paginate(request, selectors.with_class_teacher(classes), "classes_page")
-        context["several_schools"] = len(scope.school_ids) > 1
-    if scope.classroom_ids:
-        my_classes = selectors.classroom_list(user).filter(pk__in=scope.classroom_ids)
-        if len(scope.classroom_ids) == 1:
+        context["several_schools"] = scope.school_post_count > 1
+    if scope.teaches_a_class:
+        my_classes = selectors.classroom_list(user).filter(taught_classroom_q(scope, "pk"))
+        if scope.classroom_post_count == 1:
             my_class = my_classes.first()
             context["my_class"] = my_class
             if my_class is not None:

@@ -60,7 +60,7 @@ def test_admin_search_by_pinyin_initials(world, client):
 def test_every_admin_page_opens_for_a_superuser(world, client):
     from django.contrib import admin
 
-    from students import risk
+    from students.attendance import risk
 
     risk.raise_manual_flag(
         user=world.teacher, student_id=world.students_a[0].pk, category="weary", level="red", note="x"

@@ -196,7 +196,7 @@ def test_submit_query_count_constant_in_class_size(world, term, today, api, size
 def test_concurrent_first_submits_make_exactly_one_report(world, term, today):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL row locking (run through make test)")
-    from students import attendance
+    from students.attendance import services as attendance
 
     barrier = threading.Barrier(4)
     outcomes = []
@@ -229,7 +229,7 @@ def test_concurrent_first_submits_make_exactly_one_report(world, term, today):
 def test_concurrent_corrections_cannot_both_succeed(world, term, today):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL row locking (run through make test)")
-    from students import attendance
+    from students.attendance import services as attendance
     from students.errors import Conflict
 
     attendance.submit_daily_report(user=world.teacher, classroom_id=world.class_a.pk, day=today, absences=[])

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from students import risk
+from students.attendance import risk
 from students.models import DailyReport, RiskFlag
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from students import risk
+from students.attendance import risk
 from students.models import Absence, DailyReport, Notification, RiskFlag, RiskRule
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +184,7 @@ def test_nightly_reminds_classes_that_did_not_report(world, term):
 
 
 def test_nightly_task_runs_through_celery(world, term):
-    from students.tasks import nightly_risk_evaluation
+    from students.attendance.tasks import nightly_risk_evaluation
 
     s = world.students_a[0]
     for day in (D(2026, 11, 18), D(2026, 11, 19), D(2026, 11, 20)):

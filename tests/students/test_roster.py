@@ -9,8 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from students import idnumber, roster
+from students import idnumber
 from students.models import Guardian, Student
+from students.roster import services as roster
 from tests import factories as f
 
 IMPORT_URL = "/api/v1/students/import/"

@@ -10,9 +10,10 @@ from django.core.management.base import CommandError
 from django.db.models import F
 from django.utils import timezone
 
-from students import idnumber, risk
+from students import idnumber
+from students.attendance import risk
 from students.calendar import SchoolCalendar
-from students.management.commands.seed_demo import FIXED_USERNAMES
+from students.demo.county import FIXED_USERNAMES
 from students.models import (
     Absence,
     Classroom,

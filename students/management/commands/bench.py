@@ -45,12 +45,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test.utils import override_settings
 
-from students import risk
+from students.attendance import risk
 from students.bench_sections import SECTIONS, BenchContext, BenchResult
+from students.demo.county import has_demo_data, resolve_as_of
+from students.demo.logins import table
 from students.models import Classroom, County, DailyReport, Post, RiskFlag, Student, User
-
-from .demo_logins import table
-from .seed_demo import has_demo_data, resolve_as_of
 
 BENCH_DAY = dt.date(2026, 11, 25)  # a Wednesday of the seeded autumn term: the bench's "today"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -265,8 +264,8 @@ def roster_file(classroom, rows: int, seed: int) -> bytes:
 
     from openpyxl import Workbook
 
-    from students import roster
     from students.idnumber import make_id_number
+    from students.roster import services as roster
 
     rng = random.Random(seed)
     book = Workbook()

@@ -11,18 +11,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import attendance, risk, scoping
-from .calendar import cached_school_calendar
-from .errors import Conflict, DomainError
-from .models import AbsenceKind, County, DailyReport, RiskFlag, RiskRule, School, Student
-from .notifications import mark_read
-from .selectors_attendance import (
+from students import scoping
+from students.attendance import risk
+from students.attendance import services as attendance
+from students.attendance.selectors import (
     duty_overview,
     flag_counts_by_level,
     flags_for,
     report_for,
     report_revisions,
 )
+from students.calendar import cached_school_calendar
+from students.errors import Conflict, DomainError
+from students.models import AbsenceKind, County, DailyReport, RiskFlag, RiskRule, School, Student
+from students.notifications import mark_read
 
 
 def _date_param(value, default: dt.date) -> dt.date:
@@ -38,7 +40,7 @@ def attendance_home(request):
     today = timezone.localdate()
     classes = list(scoping.manageable_classrooms(request.user).select_related("school", "grade")[:200])
     scope = scoping.scope_for(request.user)
-    if not scope.classroom_ids and (scope.school_ids or scope.county_ids or scope.superuser):
+    if not scope.teaches_a_class and (scope.leads_a_school or scope.county_level):
         return redirect("attendance-duty")
     if len(classes) == 1:
         return redirect("attendance-take", classroom_id=classes[0].pk)
@@ -245,13 +247,11 @@ PARAM_FIELDS = {
 def rule_list(request):
     """The county's early-warning rules in plain Chinese; the bureau may change parameters (a new version)."""
     scope = scoping.scope_for(request.user)
-    county_ids = sorted(scope.county_ids) or list(
-        School.objects.filter(pk__in=scope.school_ids).values_list("county_id", flat=True).distinct()
-    )
+    county_ids = scoping.county_ids_of(request.user)
     if not county_ids:
         raise Http404
     county = County.objects.get(pk=county_ids[0])
-    may_edit = scope.superuser or county.pk in scope.county_ids
+    may_edit = scope.manages_county(county.pk)
     if request.method == "POST":
         if not may_edit:
             raise Http404

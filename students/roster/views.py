@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from . import roster
-from .errors import ImportRejected
+from students.errors import ImportRejected
+from students.roster import services as roster
 
 TEMPLATE_FILENAME = "学生花名册模板.xlsx"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -5,10 +5,10 @@ from collections import defaultdict
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from . import scoping
-from .calendar import cached_school_calendar
-from .models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Post, RiskFlag, Student
-from .risk import flags_visible_to
+from students import scoping
+from students.attendance.risk import flags_visible_to
+from students.calendar import cached_school_calendar
+from students.models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Post, RiskFlag, Student
 
 
 def reports_visible_to(user) -> QuerySet[DailyReport]:

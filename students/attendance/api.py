@@ -9,11 +9,12 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import attendance, risk
-from .api_common import parse_input
-from .errors import InvalidInput
-from .models import DailyReport, RiskFlag
-from .selectors_attendance import missing_reports, reports_visible_to
+from students.api_common import parse_input
+from students.attendance import risk
+from students.attendance import services as attendance
+from students.attendance.selectors import missing_reports, reports_visible_to
+from students.errors import InvalidInput
+from students.models import DailyReport, RiskFlag
 
 
 def parse_date(value, *, field: str = "date", default: dt.date | None = None) -> dt.date:

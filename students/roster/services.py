@@ -26,10 +26,10 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from . import idnumber
-from .errors import ImportRejected
-from .models import Classroom, Guardian, School, Student, Village, normalize_classroom_name
-from .scoping import manageable_classrooms, scope_for
+from students import idnumber
+from students.errors import ImportRejected
+from students.models import Classroom, Guardian, School, Student, Village, normalize_classroom_name
+from students.scoping import manageable_classrooms, scope_for
 
 CLASSROOM = "班级"
 NAME = "姓名"
@@ -607,7 +607,7 @@ def _check_against_database(
         else {}
     )
     scope = scope_for(user)
-    whole_school = scope.superuser or school.pk in scope.school_ids or school.county_id in scope.county_ids
+    whole_school = scope.manages_school(school)
     manageable_ids = {c.pk for c in classrooms}
     for row in rows:
         student = existing.get(row.student_no)

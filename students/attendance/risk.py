@@ -17,10 +17,10 @@ from collections import defaultdict
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import scoping
-from .calendar import cached_school_calendar
-from .errors import InvalidInput, InvalidTransition, OutOfScope
-from .models import (
+from students import scoping
+from students.calendar import cached_school_calendar
+from students.errors import InvalidInput, InvalidTransition, OutOfScope
+from students.models import (
     Absence,
     AbsenceKind,
     Classroom,
@@ -33,7 +33,7 @@ from .models import (
     RiskRule,
     Student,
 )
-from .notifications import notify
+from students.notifications import notify
 
 logger = logging.getLogger(__name__)
 Code = RiskRule.Code

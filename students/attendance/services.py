@@ -13,10 +13,10 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import scoping
-from .calendar import cached_school_calendar
-from .errors import Conflict, InvalidInput, OutOfScope
-from .models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Student
+from students import scoping
+from students.calendar import cached_school_calendar
+from students.errors import Conflict, InvalidInput, OutOfScope
+from students.models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Student
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def submit_daily_report(
 
 def queue_classroom_evaluation(classroom_id: int, day: dt.date) -> None:
     """Hand the re-evaluation to Celery; a broker outage must never fail the teacher's submit."""
-    from .tasks import evaluate_classroom_risk
+    from students.attendance.tasks import evaluate_classroom_risk
 
     try:
         evaluate_classroom_risk.apply_async(args=[classroom_id, day.isoformat()], retry=False)

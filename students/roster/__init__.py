@@ -1,0 +1,1 @@
+"""Roster import: the .xlsx template, all-or-nothing validation and the import itself."""
