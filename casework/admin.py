@@ -1,10 +1,13 @@
 """Admin for cases: the trail and the plans are read-only; writes go through casework.services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
+from students import scoping
 from students.admin import ScopedAdminMixin
+from students.errors import DomainError
 
-from . import selectors
+from . import selectors, services
 from .models import CaseActivity, CaseEvent, CaseHandover, CountyPolicy, DropoutCase, FollowUp, ReturnPlan
 
 
@@ -58,7 +61,7 @@ class DropoutCaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CountyPolicy)
-class CountyPolicyAdmin(admin.ModelAdmin):
+class CountyPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "county",
         "report_working_days",
@@ -68,15 +71,36 @@ class CountyPolicyAdmin(admin.ModelAdmin):
         "consolidate_school_days",
     ]
 
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(county__in=scoping.managed_counties(request.user))
+
 
 @admin.register(FollowUp)
 class FollowUpAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["case", "kind", "due_on", "assignee", "done_on"]
     list_filter = ["kind"]
     raw_id_fields = ["case", "assignee"]
+    actions = ["mark_done"]
 
     def scope_queryset(self, request, queryset):
         return queryset.filter(case__in=selectors.cases_visible_to(request.user))
+
+    def has_change_permission(self, request, obj=None):
+        return False  # completing a follow-up goes through the service (case trail and deadlines)
+
+    def has_add_permission(self, request):
+        return False  # follow-ups are scheduled by the return service
+
+    @admin.action(description=_("标记为已完成"), permissions=["view"])
+    def mark_done(self, request, queryset):
+        done = 0
+        for follow_up in queryset.filter(done_on__isnull=True):
+            try:
+                services.complete_follow_up(user=request.user, follow_up_id=follow_up.pk, note="")
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{follow_up}: {exc.message}", messages.ERROR)
+        self.message_user(request, _("已完成 %(n)d 项") % {"n": done}, messages.SUCCESS)
 
 
 @admin.register(CaseHandover)

@@ -327,16 +327,7 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         services.make_plan(
             user=request.user,
             case_id=pk,
-            plan=services.PlanInput(
-                reason_analysis=data["reason_analysis"],
-                measures=data["measures"],
-                method=data["method"],
-                target_return_on=data["target_return_on"],
-                school_leader_id=data["school_leader"],
-                class_teacher_id=data["class_teacher"],
-                township_cadre_id=data["township_cadre"],
-                village_cadre_id=data.get("village_cadre"),
-            ),
+            plan=services.PlanInput.from_data(data),
             note=data.get("note", ""),
         )
         return self._answer(pk)

@@ -8,16 +8,18 @@ waits for the lock and then finds the state already moved.
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, OuterRef, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from students import scoping
 from students.attendance.selectors import attended_school_days
 from students.calendar import add_working_days
 from students.errors import InvalidInput, InvalidTransition, OutOfScope
-from students.models import Classroom, Post, RiskFlag, Student, User
+from students.models import Classroom, Post, RiskFlag, RiskLevel, Student, User
 from students.notifications import notify
 
 from . import selectors
@@ -52,10 +54,21 @@ def _is_class_teacher(user, case: DropoutCase) -> bool:
     return scoping.scope_for(user).teaches_classroom(case.classroom_id)
 
 
-def available_actions(user, case: DropoutCase) -> dict[str, bool]:
-    """Which actions to offer this user on this case (the same role checks the services make)."""
+def _may_escalate(user, case: DropoutCase, proposal: str) -> bool:
+    """A school leader escalates once the proposal is due (``proposal`` not empty); the bureau whenever it decides."""
+    return _is_bureau(user, case) or (_is_school_leader(user, case) and bool(proposal))
+
+
+def available_actions(user, case: DropoutCase, *, proposal: str | None = None) -> dict[str, bool]:
+    """Which actions to offer this user on this case (the same checks the services make).
+
+    ``proposal`` is ``escalation_proposal(case)`` when the caller has it already (saves its queries).
+    """
     bureau, leader = _is_bureau(user, case), _is_school_leader(user, case)
     teacher, status = _is_class_teacher(user, case), case.status
+    may_escalate = status == S.RETURNING and (leader or bureau)
+    if may_escalate and not bureau:
+        may_escalate = _may_escalate(user, case, escalation_proposal(case) if proposal is None else proposal)
     return {
         "bureau": bureau,
         "edit_report": status == S.SUSPECTED and (teacher or leader or bureau),
@@ -63,7 +76,7 @@ def available_actions(user, case: DropoutCase) -> dict[str, bool]:
         "decide": status == S.SUSPECTED and bureau and bool(case.reported_on),
         "plan": status in (S.CONFIRMED, S.RETURNING, S.ESCALATED) and (leader or bureau),
         "contact": status in (S.CONFIRMED, S.RETURNING, S.ESCALATED, S.RETURNED) and _may_contact(user, case),
-        "escalate": status == S.RETURNING and (leader or bureau),
+        "escalate": may_escalate,
         "notice": status in DropoutCase.PERSUADING and (leader or bureau),
         "return": status in DropoutCase.PERSUADING and (leader or bureau or selectors.is_owner(user, case)),
         "close": status == S.RETURNED and bureau,
@@ -226,6 +239,24 @@ class ReportForm:
                 raise InvalidInput(f"{label}不能晚于今天")
 
 
+CLOSED_STUDENT_STATUSES = (Student.Status.GRADUATED, Student.Status.DECEASED)
+
+
+def _flag_may_open_case(flag: RiskFlag) -> bool:
+    """Only a red early warning that nobody dismissed becomes a suspected-dropout case in one click."""
+    return flag.level == RiskLevel.RED and flag.status != RiskFlag.Status.DISMISSED
+
+
+def can_open_case(user, student: Student, flag: RiskFlag | None = None) -> bool:
+    """Whether to offer 报告疑似辍学 (or 一键转为个案 from ``flag``): the checks of ``open_case``, without writing."""
+    return (
+        student.status not in CLOSED_STUDENT_STATUSES
+        and student.school_id is not None
+        and (flag is None or _flag_may_open_case(flag))
+        and scoping.scope_for(user).manages_student(student)
+    )
+
+
 def open_case(
     *,
     user,
@@ -242,6 +273,8 @@ def open_case(
     _require(scoping.scope_for(user).manages_student(student), "报告疑似辍学")
     if student.school_id is None:
         raise InvalidInput("该学生没有学籍学校,不能建立个案")
+    if student.status in CLOSED_STUDENT_STATUSES:
+        raise InvalidInput(f"该学生状态为“{student.get_status_display()}”,不能报告疑似辍学")
     if source not in DropoutCase.Source.values:
         raise InvalidInput("未知的个案来源")
     form = form or ReportForm()
@@ -252,6 +285,8 @@ def open_case(
         flag = RiskFlag.objects.filter(pk=flag_id, student=student).first()
         if flag is None:
             raise OutOfScope("预警不存在")
+        if not _flag_may_open_case(flag):
+            raise InvalidInput("只有未驳回的红色预警可以一键转为疑似辍学个案")
         dates = (flag.evidence or {}).get("dates") or []
         if dates and form.last_attended_on is None:
             form.last_attended_on = dt.date.fromisoformat(dates[0]) - dt.timedelta(days=1)
@@ -394,6 +429,20 @@ class PlanInput:
     class_teacher_id: int
     township_cadre_id: int
     village_cadre_id: int | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> "PlanInput":
+        """From parsed input named as in the API and the form (``school_leader``: a user id, …)."""
+        return cls(
+            reason_analysis=data.get("reason_analysis", ""),
+            measures=list(data.get("measures") or []),
+            method=data.get("method", ""),
+            target_return_on=data["target_return_on"],
+            school_leader_id=data["school_leader"],
+            class_teacher_id=data["class_teacher"],
+            township_cadre_id=data["township_cadre"],
+            village_cadre_id=data.get("village_cadre"),
+        )
 
 
 def _check_plan(plan: PlanInput, case: DropoutCase) -> None:
@@ -544,7 +593,7 @@ def escalate_case(*, user, case_id: int, note: str = "") -> DropoutCase:
     _expect(case, S.RETURNING, action="升级为联合劝返")
     _require(_is_school_leader(user, case) or _is_bureau(user, case), "升级为联合劝返(须校领导或教育局)")
     why = escalation_proposal(case)
-    if not why and not _is_bureau(user, case):
+    if not _may_escalate(user, case, why):
         raise InvalidTransition("尚未达到联合劝返条件(多次劝返未果或劝返超过期限),如确需升级请联系教育局")
     plan = selectors.current_plan(case)
     plan.lead_is_township = True
@@ -640,6 +689,10 @@ def complete_follow_up(*, user, follow_up_id: int, note: str = "") -> FollowUp:
     follow_up.done_on = timezone.localdate()
     follow_up.note = (note or follow_up.note)[:300]
     follow_up.save(update_fields=["done_on", "note"])
+    with translation.override(None):  # the trail is kept in Chinese, whatever the reader's language
+        kind = str(FollowUp.Kind(follow_up.kind).label)
+    note = f"{kind}(计划{follow_up.due_on:%Y-%m-%d}) {follow_up.note}".strip()
+    _event(case, by=user, action="完成复学跟踪", from_status=case.status, note=note)
     refresh_due(case)
     return follow_up
 

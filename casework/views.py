@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from students import scoping
 from students.calendar import cached_school_calendar
-from students.errors import DomainError, InvalidInput
+from students.errors import DomainError, InvalidInput, page_message
 from students.models import Classroom
 
 from . import selectors, services
@@ -179,10 +179,8 @@ def case_detail(request, pk: int):
     user = request.user
     case = _decorate(selectors.case_detail(user, pk))
     plan = selectors.current_plan(case)
-    can = services.available_actions(user, case)
     proposal = services.escalation_proposal(case)
-    # A school may escalate once the proposal is due; the bureau whenever it decides to.
-    can["escalate"] = can["escalate"] and (bool(proposal) or can["bureau"])
+    can = services.available_actions(user, case, proposal=proposal)
     today = timezone.localdate()
     context = {
         "case": case,
@@ -250,15 +248,17 @@ def _plan(request, case_id: int) -> str:
     plan = services.make_plan(
         user=request.user,
         case_id=case_id,
-        plan=services.PlanInput(
-            reason_analysis=data.get("reason_analysis", ""),
-            measures=data.getlist("measures"),
-            method=data.get("method", ""),
-            target_return_on=_date(data, "target_return_on", "目标返校日期", required=True),
-            school_leader_id=_required_id(data, "school_leader", "校领导责任人"),
-            class_teacher_id=_required_id(data, "class_teacher", "班主任责任人"),
-            township_cadre_id=_required_id(data, "township_cadre", "乡镇干部责任人"),
-            village_cadre_id=_int_or_none(data.get("village_cadre")),
+        plan=services.PlanInput.from_data(
+            {
+                "reason_analysis": data.get("reason_analysis", ""),
+                "measures": data.getlist("measures"),
+                "method": data.get("method", ""),
+                "target_return_on": _date(data, "target_return_on", "目标返校日期", required=True),
+                "school_leader": _required_id(data, "school_leader", "校领导责任人"),
+                "class_teacher": _required_id(data, "class_teacher", "班主任责任人"),
+                "township_cadre": _required_id(data, "township_cadre", "乡镇干部责任人"),
+                "village_cadre": _int_or_none(data.get("village_cadre")),
+            }
         ),
         note=data.get("note", ""),
     )
@@ -352,9 +352,7 @@ def case_action(request, pk: int, action: str):
     try:
         messages.success(request, handler(request, pk))
     except DomainError as exc:
-        if exc.status_code == 404:
-            raise Http404 from exc
-        messages.error(request, exc.message)
+        messages.error(request, page_message(exc))
         return redirect("case-detail", pk=pk)
     return redirect(reverse("case-detail", args=[pk]) + ANCHORS.get(action, ""))
 
@@ -368,9 +366,7 @@ def follow_up_done(request, pk: int, follow_up_id: int):
     try:
         services.complete_follow_up(user=request.user, follow_up_id=follow_up_id, note=request.POST.get("note", ""))
     except DomainError as exc:
-        if exc.status_code == 404:
-            raise Http404 from exc
-        messages.error(request, exc.message)
+        messages.error(request, page_message(exc))
     else:
         messages.success(request, _("跟踪事项已完成"))
     return redirect(reverse("case-detail", args=[pk]) + "#follow-ups")
@@ -394,9 +390,7 @@ def case_report(request, pk: int):
             }
             services.update_report(user=user, case_id=case.pk, changes=changes)
         except DomainError as exc:
-            if exc.status_code == 404:
-                raise Http404 from exc
-            messages.error(request, exc.message)
+            messages.error(request, page_message(exc))
         else:
             messages.success(request, _("报告表已保存"))
             return redirect("case-detail", pk=case.pk)
@@ -437,8 +431,7 @@ def case_open(request, student_id: int):
             note=request.POST.get("note", ""),
         )
     except DomainError as exc:
-        if exc.status_code == 404:
-            raise Http404 from exc
+        message = page_message(exc)
         existing = (
             selectors.cases_visible_to(request.user)
             .filter(student_id=student_id, status__in=DropoutCase.OPEN_STATUSES)
@@ -449,13 +442,13 @@ def case_open(request, student_id: int):
                 request,
                 format_html(
                     '{} <a href="{}" class="alert-link">{}</a>',
-                    exc.message,
+                    message,
                     existing.get_absolute_url(),
                     _("查看该个案"),
                 ),
             )
         else:
-            messages.error(request, exc.message)
+            messages.error(request, message)
         if flag_id:
             return redirect("risk-flag-detail", pk=flag_id)
         return redirect("student-detail", pk=student_id)

@@ -4,13 +4,15 @@ Superusers see everything. Staff users who are not superusers see only what thei
 them see, through the same scoping module as every page and API.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import idnumber, scoping
+from .attendance import risk
+from .errors import DomainError
 from .models import (
     Absence,
     Classroom,
@@ -58,18 +60,13 @@ class ScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-def _county_ids(request):
-    """Counties the user works in (for reference data such as townships and calendars)."""
-    return Post.objects.active().filter(user=request.user).values("county_id")
-
-
 @admin.register(County)
 class CountyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "code"]
     search_fields = ["name", "code"]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(pk__in=_county_ids(request))
+        return queryset.filter(pk__in=scoping.post_county_ids(request.user))
 
 
 class VillageInline(admin.TabularInline):
@@ -85,7 +82,7 @@ class TownshipAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [VillageInline]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(county_id__in=_county_ids(request))
+        return queryset.filter(county_id__in=scoping.post_county_ids(request.user))
 
 
 @admin.register(Village)
@@ -96,7 +93,7 @@ class VillageAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["township"]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(township__county_id__in=_county_ids(request))
+        return queryset.filter(township__county_id__in=scoping.post_county_ids(request.user))
 
 
 class GradeInline(admin.TabularInline):
@@ -196,7 +193,7 @@ class SchoolYearAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [TermInline]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(county_id__in=_county_ids(request))
+        return queryset.filter(county_id__in=scoping.post_county_ids(request.user))
 
 
 @admin.register(Term)
@@ -206,7 +203,7 @@ class TermAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["name"]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(school_year__county_id__in=_county_ids(request))
+        return queryset.filter(school_year__county_id__in=scoping.post_county_ids(request.user))
 
 
 @admin.register(Closure)
@@ -217,7 +214,7 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "start_date"
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(county_id__in=_county_ids(request))
+        return queryset.filter(county_id__in=scoping.post_county_ids(request.user))
 
 
 class PostInline(admin.TabularInline):
@@ -303,7 +300,7 @@ class RiskRuleAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["code"]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(county_id__in=_county_ids(request))
+        return queryset.filter(county_id__in=scoping.post_county_ids(request.user))
 
     def has_change_permission(self, request, obj=None):
         return False  # parameters change through risk.update_rule, which adds a version
@@ -318,8 +315,34 @@ class RiskFlagAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["student"]
     date_hierarchy = "raised_at"
 
+    actions = ["acknowledge", "resolve"]
+
     def scope_queryset(self, request, queryset):
         return queryset.filter(scoping.student_q(scoping.scope_for(request.user), "student__"))
+
+    def has_change_permission(self, request, obj=None):
+        return False  # flags change state through risk.handle_flag (and are raised by the rules or a person)
+
+    def has_add_permission(self, request):
+        return False
+
+    def _handle(self, request, queryset, action: str) -> None:
+        done = 0
+        for flag in queryset:
+            try:
+                risk.handle_flag(user=request.user, flag_id=flag.pk, action=action, note=str(_("在管理后台处理")))
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{flag}: {exc.message}", messages.ERROR)
+        self.message_user(request, _("已处理 %(n)d 条预警") % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("标记为已知悉"), permissions=["view"])
+    def acknowledge(self, request, queryset):
+        self._handle(request, queryset, "acknowledge")
+
+    @admin.action(description=_("解除预警"), permissions=["view"])
+    def resolve(self, request, queryset):
+        self._handle(request, queryset, "resolve")
 
 
 @admin.register(Notification)

@@ -1,4 +1,6 @@
-"""Domain errors, mapped once to HTTP answers (api_common) and to page messages (views)."""
+"""Domain errors, mapped once to HTTP answers (api_common) and to page messages (``page_message``)."""
+
+from django.http import Http404
 
 
 class DomainError(Exception):
@@ -34,3 +36,10 @@ class OutOfScope(DomainError):
     """The object does not exist for this user."""
 
     status_code = 404
+
+
+def page_message(exc: DomainError) -> str:
+    """The message a page shows for a refused request. Out of scope is simply not found: raises Http404."""
+    if exc.status_code == 404:
+        raise Http404 from exc
+    return exc.message

@@ -83,6 +83,11 @@ class Scope:
         return bool(self.classroom_ids)
 
     @property
+    def on_education_line(self) -> bool:
+        """Holds a post on the education line (bureau, school or class), or is a superuser; cadres are not."""
+        return self.county_level or self.leads_a_school or self.teaches_a_class
+
+    @property
     def school_post_count(self) -> int:
         return len(self.school_ids)
 
@@ -303,6 +308,11 @@ def display_id_number(user, value: str) -> str:
     if scope_for(user).sees_full_id_numbers:
         return value
     return idnumber.mask(value)
+
+
+def post_county_ids(user) -> QuerySet:
+    """Counties the user holds any active post in (for county reference data such as townships, calendars)."""
+    return Post.objects.active().filter(user=user).values("county_id")
 
 
 def led_schools(user) -> QuerySet[School]:

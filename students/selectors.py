@@ -81,8 +81,8 @@ def classroom_detail(user, pk) -> Classroom:
 def with_class_teacher(classrooms: QuerySet[Classroom]) -> QuerySet[Classroom]:
     """Annotate each classroom with its current class teacher's name, inside the same query."""
     teacher = (
-        Post.objects.active()
-        .filter(role=Post.Role.CLASS_TEACHER, classroom=OuterRef("pk"))
+        Post.objects.class_teachers()
+        .filter(classroom=OuterRef("pk"))
         .order_by("start_date", "pk")
         .annotate(label=Coalesce(NullIf(F("user__display_name"), Value("")), F("user__username")))
         .values("label")[:1]

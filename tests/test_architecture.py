@@ -7,6 +7,7 @@
 
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -70,6 +71,20 @@ def test_only_scoping_reads_scope_id_sets():
             continue
         offenders += scope_id_set_reads(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     assert offenders == [], "scope id sets read outside students/scoping.py (ask a scoping helper instead)"
+
+
+TEMPLATE_SCOPE_READ = re.compile(r"\.(school_ids|county_ids|classroom_ids)\b")
+
+
+def test_templates_ask_the_scope_instead_of_reading_its_id_sets():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if TEMPLATE_SCOPE_READ.search(line)
+    ]
+    assert offenders == []
+    assert TEMPLATE_SCOPE_READ.search("{% if nav_scope.county_ids %}")
 
 
 def test_scope_reader_check_catches_a_violation():

@@ -85,8 +85,16 @@ def active_rules(county_id: int) -> dict[str, RiskRule]:
 
 
 @transaction.atomic
+def can_change_rules(user, county_id: int) -> bool:
+    """Only the county's bureau (or a superuser) changes its early-warning rules."""
+    return scoping.scope_for(user).manages_county(county_id)
+
+
+@transaction.atomic
 def update_rule(*, county: County, code: str, params: dict, level: str, by) -> RiskRule:
     """New parameters make a new version; flags keep the version that raised them."""
+    if not can_change_rules(by, county.pk):
+        raise OutOfScope("预警规则不存在或您无权修改")
     if code not in DEFAULT_RULES:
         raise InvalidInput("未知的预警规则")
     if level not in RiskLevel.values:
@@ -297,8 +305,8 @@ def _notify_red_flags(flags: list[RiskFlag]) -> None:
     }
     teachers: dict[int, list[int]] = defaultdict(list)
     for user_id, classroom_id in (
-        Post.objects.active()
-        .filter(role=Post.Role.CLASS_TEACHER, classroom_id__in={s.classroom_id for s in students.values()})
+        Post.objects.class_teachers()
+        .filter(classroom_id__in={s.classroom_id for s in students.values()})
         .values_list("user_id", "classroom_id")
     ):
         teachers[classroom_id].append(user_id)
@@ -356,6 +364,14 @@ _TRANSITIONS = {
 }
 
 
+FLAG_ACTIONS = tuple(_TRANSITIONS)
+
+
+def flag_actions(flag: RiskFlag) -> dict[str, bool]:
+    """Which of acknowledge / resolve / dismiss the flag's state allows (exactly what ``handle_flag`` accepts)."""
+    return {action: flag.status in allowed_from for action, (allowed_from, _target) in _TRANSITIONS.items()}
+
+
 def flags_visible_to(user):
     return RiskFlag.objects.filter(scoping.student_q(scoping.scope_for(user), "student__"))
 
@@ -388,8 +404,8 @@ def remind_not_reported(*, county_id: int, day: dt.date) -> int:
         return 0
     missing = Classroom.objects.filter(school__county_id=county_id).exclude(daily_reports__date=day)
     rows = (
-        Post.objects.active(day)
-        .filter(role=Post.Role.CLASS_TEACHER, classroom__in=missing)
+        Post.objects.class_teachers(day)
+        .filter(classroom__in=missing)
         .values_list("user_id", "classroom_id", "classroom__name")
     )
     notes = [

@@ -1,7 +1,6 @@
 """Reads of attendance and risk. Every function takes the user; scoping decides."""
 
 import datetime as dt
-from collections import defaultdict
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -52,13 +51,7 @@ def duty_overview(user, school_id: int, day: dt.date) -> dict:
         r.classroom_id: r
         for r in DailyReport.objects.filter(classroom__in=classes, date=day).select_related("submitted_by")
     }
-    teachers: dict[int, list[str]] = defaultdict(list)
-    for classroom_id, name, username in (
-        Post.objects.active(day)
-        .filter(role=Post.Role.CLASS_TEACHER, classroom__in=classes)
-        .values_list("classroom_id", "user__display_name", "user__username")
-    ):
-        teachers[classroom_id].append(name or username)
+    teachers = Post.objects.class_teachers(day).filter(classroom__in=classes).names_by_classroom()
     absences = list(
         Absence.objects.filter(report__in=reports.values())
         .select_related("student", "report__classroom")

@@ -22,7 +22,7 @@ from students.attendance.selectors import (
     report_revisions,
 )
 from students.calendar import cached_school_calendar
-from students.errors import Conflict, DomainError
+from students.errors import Conflict, DomainError, page_message
 from students.models import AbsenceKind, County, DailyReport, RiskFlag, RiskRule, School, Student
 from students.notifications import mark_read
 
@@ -182,11 +182,14 @@ def flag_list(request):
 def flag_detail(request, pk: int):
     flag = scoping.get_visible_or_404(flags_for(request.user), pk=pk)
     params = (flag.evidence or {}).get("params")
+    actions = risk.flag_actions(flag)
     return render(
         request,
         "attendance/flag_detail.html",
         {
             "flag": flag,
+            "actions": actions,
+            "any_action": any(actions.values()),
             "explanation": risk.explain(flag.rule_code, params) if params else "",
             "history": flag.history.select_related("history_user").order_by("-history_date")[:20],
         },
@@ -196,15 +199,13 @@ def flag_detail(request, pk: int):
 @login_required
 @require_POST
 def flag_action(request, pk: int, action: str):
-    if action not in ("acknowledge", "resolve", "dismiss"):
+    if action not in risk.FLAG_ACTIONS:
         raise Http404
     try:
         risk.handle_flag(user=request.user, flag_id=pk, action=action, note=request.POST.get("note", ""))
         messages.success(request, "预警状态已更新")
     except DomainError as exc:
-        if exc.status_code == 404:
-            raise Http404 from exc
-        messages.error(request, exc.message)
+        messages.error(request, page_message(exc))
     return redirect("risk-flag-detail", pk=pk)
 
 
@@ -220,9 +221,7 @@ def flag_create(request, student_id: int):
             note=request.POST.get("note", ""),
         )
     except DomainError as exc:
-        if exc.status_code == 404:
-            raise Http404 from exc
-        messages.error(request, exc.message)
+        messages.error(request, page_message(exc))
         return redirect("student-detail", pk=student_id)
     messages.success(request, "已标记预警")
     return redirect("risk-flag-detail", pk=flag.pk)
@@ -246,12 +245,11 @@ PARAM_FIELDS = {
 @login_required
 def rule_list(request):
     """The county's early-warning rules in plain Chinese; the bureau may change parameters (a new version)."""
-    scope = scoping.scope_for(request.user)
     county_ids = scoping.county_ids_of(request.user)
     if not county_ids:
         raise Http404
     county = County.objects.get(pk=county_ids[0])
-    may_edit = scope.manages_county(county.pk)
+    may_edit = risk.can_change_rules(request.user, county.pk)
     if request.method == "POST":
         if not may_edit:
             raise Http404
@@ -267,7 +265,7 @@ def rule_list(request):
         except ValueError:
             messages.error(request, "参数须为正数")
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, page_message(exc))
         return redirect("risk-rules")
     active = risk.active_rules(county.pk)
     rows = [

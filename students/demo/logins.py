@@ -3,6 +3,7 @@
 import unicodedata
 
 from django.db import DatabaseError
+from django.utils import translation
 
 from students.models import Post, User
 
@@ -19,22 +20,16 @@ FIXED_ACCOUNTS = (
     ("cadre", "乡镇干部", "township cadre"),
     ("admin", "系统管理员", "superuser (Django admin /admin/)"),
 )
-ROLE_EN = {
-    Post.Role.CLASS_TEACHER: "class teacher",
-    Post.Role.SUBJECT_TEACHER: "subject teacher",
-    Post.Role.SCHOOL_LEADER: "school leader",
-    Post.Role.PRINCIPAL: "principal",
-    Post.Role.CADRE: "township/village cadre",
-    Post.Role.BUREAU: "bureau staff",
-}
-ROLE_ZH = {
-    Post.Role.CLASS_TEACHER: "班主任",
-    Post.Role.SUBJECT_TEACHER: "科任教师",
-    Post.Role.SCHOOL_LEADER: "值班校领导/教导处",
-    Post.Role.PRINCIPAL: "校长",
-    Post.Role.CADRE: "乡镇/村干部",
-    Post.Role.BUREAU: "教育局",
-}
+
+
+def role_label(role: str) -> str:
+    """A post's role in Chinese and English, from the one set of labels (Post.Role and its catalogue)."""
+    label = Post.Role(role).label
+    with translation.override(None):
+        chinese = str(label)
+    with translation.override("en"):
+        english = str(label)
+    return chinese if english == chinese else f"{chinese} {english}"
 
 
 def _width(text: str) -> int:
@@ -77,7 +72,7 @@ def account_rows() -> list[list[str]]:
         if user.is_superuser and not user_posts:
             role, scope = "系统管理员 superuser", "全部 everything"
         elif user_posts:
-            role = "; ".join(f"{ROLE_ZH.get(p.role, p.role)} {ROLE_EN.get(p.role, p.role)}" for p in user_posts)
+            role = "; ".join(role_label(p.role) for p in user_posts)
             scope = "; ".join(_scope_name(p) for p in user_posts)
         else:
             role, scope = f"{zh} {en}", "(无岗位 no post)"

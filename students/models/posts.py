@@ -1,6 +1,7 @@
 """Posts: a user holding a role over a scope for a period (what scoping reads)."""
 
 import datetime as dt
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -16,6 +17,20 @@ class PostQuerySet(models.QuerySet):
     def active(self, on: dt.date | None = None) -> "PostQuerySet":
         on = on or timezone.localdate()
         return self.filter(Q(start_date__lte=on), Q(end_date__isnull=True) | Q(end_date__gte=on))
+
+    def class_teachers(self, on: dt.date | None = None) -> "PostQuerySet":
+        """Class-teacher (班主任) posts held on ``on`` (default today); narrow them with classroom lookups."""
+        return self.active(on).filter(role=Post.Role.CLASS_TEACHER)
+
+    def names_by_classroom(self) -> defaultdict[int, list[str]]:
+        """{classroom id: holders' names (display name, else username), longest-serving first}, in one query."""
+        names: defaultdict[int, list[str]] = defaultdict(list)
+        rows = self.order_by("classroom_id", "start_date", "pk").values_list(
+            "classroom_id", "user__display_name", "user__username"
+        )
+        for classroom_id, display_name, username in rows:
+            names[classroom_id].append(display_name or username)
+        return names
 
 
 class Post(models.Model):
