@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import idnumber
-from .models import Classroom, County, Post, School, Student
+from .models import Classroom, County, Post, School, Student, Village
 
 _CACHE_ATTR = "_kc_scope"
 
@@ -308,6 +308,24 @@ def display_id_number(user, value: str) -> str:
     if scope_for(user).sees_full_id_numbers:
         return value
     return idnumber.mask(value)
+
+
+def history_names(user, student: Student, wanted: dict[str, set]) -> dict[str, dict[int, str]]:
+    """Names of the schools, classes and villages a visible student's own history refers to.
+
+    ``wanted`` maps ``school`` / ``classroom`` / ``village`` to ids taken from ``student``'s history rows.
+    Seeing a student includes seeing where they were before (a transfer's former school and class),
+    but nothing else of those places; a student outside the user's scope gives no names at all.
+    """
+    if not any(wanted.values()) or not students_visible_to(user).filter(pk=student.pk).exists():
+        return {}
+    models = {"school": School.objects.all(), "classroom": Classroom.objects.all()}
+    models["village"] = Village.objects.select_related("township")
+    return {
+        field: {obj.pk: str(obj) for obj in models[field].filter(pk__in=ids)}
+        for field, ids in wanted.items()
+        if ids and field in models
+    }
 
 
 def post_county_ids(user) -> QuerySet:

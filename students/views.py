@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 from students.attendance.selectors import flags_for, student_term_calendar
 
 from . import home_sections, selectors
-from .models import Classroom, RiskFlag, School, Student, Village
+from .models import RiskFlag, Student
 from .notifications import unread_for
 from .scoping import (
     Scope,
     classrooms_visible_to,
     display_id_number,
     get_visible_or_404,
+    history_names,
     led_school_q,
     schools_visible_to,
     scope_for,
@@ -181,7 +182,7 @@ def student_detail(request, pk: int):
 
 # Change history -------------------------------------------------------------------------------
 
-_FK_MODELS = {"school": School, "classroom": Classroom, "village": Village}
+_FK_FIELDS = ("school", "classroom", "village")
 
 
 def _history_rows(user, student: Student) -> list[dict]:
@@ -194,18 +195,12 @@ def _history_rows(user, student: Student) -> list[dict]:
         deltas.append((record, changes))
 
     # Names of related objects in the changes: one query per model, only if something changed.
-    wanted: dict[str, set] = {name: set() for name in _FK_MODELS}
+    wanted: dict[str, set] = {name: set() for name in _FK_FIELDS}
     for _record, changes in deltas:
         for change in changes:
             if change.field in wanted:
                 wanted[change.field].update(v for v in (change.old, change.new) if v)
-    names: dict[str, dict] = {}
-    for field, ids in wanted.items():
-        if ids:
-            qs = _FK_MODELS[field].objects.filter(pk__in=ids)
-            if field == "village":
-                qs = qs.select_related("township")
-            names[field] = {obj.pk: str(obj) for obj in qs}
+    names = history_names(user, student, wanted)
 
     rows = []
     for record, changes in deltas:
@@ -232,7 +227,7 @@ def _display_value(user, field_name: str, value, names: dict) -> str:
         return "—"
     if field_name == "id_number":
         return display_id_number(user, value)
-    if field_name in _FK_MODELS:
+    if field_name in _FK_FIELDS:
         return names.get(field_name, {}).get(value, f"#{value}")
     field = Student._meta.get_field(field_name)
     if field.choices:

@@ -51,3 +51,15 @@ def test_class_teachers_of_classrooms_come_from_one_lookup(world):
     assert "副班主任" in names[world.class_a.pk]
     assert names[world.class_b.pk] == [str(world.teacher2)]
     assert names[world.class_c.pk] == []
+
+
+def test_history_names_of_former_places_only_for_a_student_in_scope(world):
+    from students import scoping
+
+    student = world.students_a[0]
+    wanted = {"school": {world.school2.pk}, "classroom": {world.class_c.pk}, "village": set()}
+    names = scoping.history_names(world.teacher, student, wanted)
+    assert names["school"] == {world.school2.pk: str(world.school2)}
+    assert names["classroom"] == {world.class_c.pk: str(world.class_c)}
+    assert scoping.history_names(world.teacher2, student, wanted) == {}
+    assert scoping.history_names(world.outsider, student, wanted) == {}
