@@ -154,6 +154,9 @@ class DropoutCase(models.Model):
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
+    # Set by casework.selectors.current_plan (and the code that primes it): [plan], or [] for none.
+    _current_plan: list["ReturnPlan"]
+
     class Meta:
         verbose_name = _("辍学个案")
         verbose_name_plural = _("辍学个案")

@@ -8,6 +8,7 @@ A case is visible to:
 """
 
 import datetime as dt
+from typing import TypeVar
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -18,6 +19,8 @@ from students.models import Post
 from .models import CaseActivity, CaseHandover, DropoutCase, ReturnPlan
 
 OWNER_FIELDS = ("school_leader", "class_teacher", "township_cadre", "village_cadre")
+
+_Cases = TypeVar("_Cases", bound=QuerySet[DropoutCase])  # filtering keeps a queryset's annotations
 
 
 def case_q(user) -> Q:
@@ -64,7 +67,7 @@ def owned_by_q(owner) -> Q:
 
 
 def filter_cases(
-    qs: QuerySet[DropoutCase],
+    qs: _Cases,
     *,
     status: str = "",
     statuses=None,
@@ -73,7 +76,7 @@ def filter_cases(
     owner=None,
     overdue: bool = False,
     q: str = "",
-) -> QuerySet[DropoutCase]:
+) -> _Cases:
     """The list filters, shared by the case list, its status tabs and the API."""
     if status:
         qs = qs.filter(status=status)
@@ -187,7 +190,7 @@ def case_status_counts(user, **filters) -> dict[str, int]:
 def plan_candidates(case: DropoutCase, plan) -> dict:
     """Who may be named in the plan: the school's leaders and class teachers, the home township's cadres."""
     student = case.student
-    township_id = student.village.township_id if student.village_id else case.school.township_id
+    township_id = student.village.township_id if student.village_id and student.village else case.school.township_id
     where = Q(role__in=Post.SCHOOL_ROLES, school_id=case.school_id) | Q(
         role=Post.Role.CLASS_TEACHER, classroom__school_id=case.school_id
     )

@@ -8,11 +8,12 @@ waits for the lock and then finds the state already moved.
 
 import dataclasses
 import datetime as dt
+import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone, translation
 
 from students import scoping
@@ -130,10 +131,16 @@ def _set_student_status(student: Student, status: str) -> None:
 # --- deadlines --------------------------------------------------------------------------------
 
 
-_NOT_LOADED = object()  # an annotation of with_due_facts that the case was not loaded with
+class _NotLoaded(enum.Enum):
+    """An annotation of with_due_facts that the case was not loaded with (a sentinel mypy can narrow)."""
+
+    TOKEN = enum.auto()
 
 
-def with_due_facts(cases):
+_NOT_LOADED: Final = _NotLoaded.TOKEN
+
+
+def with_due_facts(cases: QuerySet[DropoutCase]) -> QuerySet[DropoutCase]:
     """``cases`` annotated with what refresh_due reads from other tables, sparing it two queries per
     case when many are refreshed at once (the daily job)."""
     return cases.annotate(
@@ -160,11 +167,13 @@ def refresh_due(case: DropoutCase, *, policy: CountyPolicy | None = None) -> Non
         else:
             due, kind = add_working_days(case.reported_on, policy.verify_working_days), "verify"
     elif case.status == S.CONFIRMED:
+        if case.verified_on is None:  # verify_case sets both; only a hand-edited row lacks it
+            raise InvalidTransition("个案已认定但没有认定日期,请联系教育局更正")
         due, kind = add_working_days(case.verified_on, policy.plan_working_days), "plan"
     elif case.status in DropoutCase.PERSUADING:
         plan = selectors.current_plan(case)
         last = getattr(case, "last_activity_on", _NOT_LOADED)
-        if last is _NOT_LOADED:
+        if isinstance(last, _NotLoaded):
             last = case.activities.aggregate(last=Max("occurred_on"))["last"]
         started = plan.created_at.date() if plan else case.verified_on
         due = add_working_days(max(d for d in (last, started) if d), policy.contact_interval_working_days)
@@ -173,7 +182,7 @@ def refresh_due(case: DropoutCase, *, policy: CountyPolicy | None = None) -> Non
             due, kind = plan.target_return_on, "return_target"
     elif case.status == S.RETURNED:
         pending_on = getattr(case, "pending_follow_up_on", _NOT_LOADED)
-        if pending_on is _NOT_LOADED:
+        if isinstance(pending_on, _NotLoaded):
             pending = case.follow_ups.filter(done_on__isnull=True).order_by("due_on").first()
             pending_on = pending.due_on if pending else None
         if pending_on:
@@ -271,7 +280,7 @@ def open_case(
     if student is None:
         raise OutOfScope("学生不存在或您无权查看")
     _require(scoping.scope_for(user).manages_student(student), "报告疑似辍学")
-    if student.school_id is None:
+    if student.school is None:
         raise InvalidInput("该学生没有学籍学校,不能建立个案")
     if student.status in CLOSED_STUDENT_STATUSES:
         raise InvalidInput(f"该学生状态为“{student.get_status_display()}”,不能报告疑似辍学")
@@ -298,7 +307,7 @@ def open_case(
         with transaction.atomic():
             case = DropoutCase.objects.create(
                 student=student,
-                school_id=student.school_id,
+                school=student.school,
                 classroom_id=student.classroom_id,
                 source=source,
                 source_flag=flag,
@@ -307,7 +316,6 @@ def open_case(
                 created_by=user,
                 **dataclasses.asdict(form),
             )
-            case.school = student.school
             _event(case, by=user, action="报告疑似辍学", note=note or (flag.evidence_text if flag else ""))
             if flag is not None and flag.is_open:
                 flag.status = RiskFlag.Status.ACKNOWLEDGED
@@ -387,7 +395,7 @@ def verify_case(*, user, case_id: int, note: str = "") -> DropoutCase:
     return case
 
 
-DISMISSAL_STUDENT_STATUS = {
+DISMISSAL_STUDENT_STATUS: dict[str, str] = {
     DropoutCase.DismissReason.TRANSFERRED: Student.Status.TRANSFERRED_OUT,
     DropoutCase.DismissReason.SUSPENDED: Student.Status.SUSPENDED,
     DropoutCase.DismissReason.DEFERRED: Student.Status.SUSPENDED,
@@ -528,7 +536,7 @@ def _may_contact(user, case: DropoutCase) -> bool:
     student = case.student
     residence = bool(student.village_id) and (
         student.village_id in scope.village_ids
-        or (student.village and student.village.township_id in scope.township_ids)
+        or (student.village is not None and student.village.township_id in scope.township_ids)
     )
     return (
         _is_class_teacher(user, case)
@@ -596,6 +604,8 @@ def escalate_case(*, user, case_id: int, note: str = "") -> DropoutCase:
     if not _may_escalate(user, case, why):
         raise InvalidTransition("尚未达到联合劝返条件(多次劝返未果或劝返超过期限),如确需升级请联系教育局")
     plan = selectors.current_plan(case)
+    if plan is None:  # make_plan moved the case to returning; only a hand-edited row lacks a plan
+        raise InvalidTransition("个案没有一人一案,不能升级为联合劝返")
     plan.lead_is_township = True
     plan.save(update_fields=["lead_is_township"])
     case.status = S.ESCALATED
@@ -704,6 +714,8 @@ def close_case(*, user, case_id: int, note: str = "") -> DropoutCase:
     _expect(case, S.RETURNED, action="销号")
     _require(_is_bureau(user, case), "销号(须教育局)")
     needed = policy_for(case.school.county_id).consolidate_school_days
+    if case.returned_on is None:  # record_return sets it; only a hand-edited row lacks it
+        raise InvalidTransition("个案没有复学日期,不能销号")
     attended = attended_school_days(case.student, case.returned_on)
     if attended < needed:
         raise InvalidTransition(f"复学后实际到校{attended}个上学日,须满{needed}个上学日方可销号")
@@ -778,7 +790,7 @@ def daily_deadlines(*, today: dt.date | None = None) -> dict:
         .select_related("school", "student")
         .prefetch_related("plans")
     )
-    overdue: list[DropoutCase] = []
+    overdue: list[tuple[DropoutCase, dt.date]] = []
     for case in cases.iterator(chunk_size=500):
         county_id = case.school.county_id
         if county_id not in policies:
@@ -788,15 +800,15 @@ def daily_deadlines(*, today: dt.date | None = None) -> dict:
         refresh_due(case, policy=policies[county_id])
         refreshed += before != (case.next_due_on, case.due_kind)
         if case.next_due_on and case.next_due_on < today:
-            overdue.append(case)
+            overdue.append((case, case.next_due_on))
     school_leaders: dict[int, set[int]] = {}
     for school_id, user_id in (
         Post.objects.active(today)
-        .filter(role__in=Post.SCHOOL_ROLES, school_id__in={case.school_id for case in overdue})
+        .filter(role__in=Post.SCHOOL_ROLES, school_id__in={case.school_id for case, _ in overdue})
         .values_list("school_id", "user_id")
     ):
         school_leaders.setdefault(school_id, set()).add(user_id)
-    for case in overdue:
+    for case, due_on in overdue:
         plan = selectors.current_plan(case)
         recipients = set(plan.owner_ids) if plan else set()
         recipients.update(school_leaders.get(case.school_id, ()))
@@ -805,9 +817,9 @@ def daily_deadlines(*, today: dt.date | None = None) -> dict:
             notes.append(
                 Notification(
                     user_id=user_id,
-                    key=f"overdue:{case.pk}:{case.due_kind}:{case.next_due_on.isoformat()}",
+                    key=f"overdue:{case.pk}:{case.due_kind}:{due_on.isoformat()}",
                     kind="case_overdue",
-                    text=f"逾期:{case.student.name}「{label}」应于{case.next_due_on:%m月%d日}前完成",
+                    text=f"逾期:{case.student.name}「{label}」应于{due_on:%m月%d日}前完成",
                     link=case.get_absolute_url(),
                 )
             )

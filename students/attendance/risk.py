@@ -313,6 +313,8 @@ def _notify_red_flags(flags: list[RiskFlag]) -> None:
     notes = []
     for flag in flags:
         student = students[flag.student_id]
+        if student.classroom_id is None:  # no class, no class teacher to tell
+            continue
         for user_id in teachers.get(student.classroom_id, []):
             notes.append(
                 Notification(

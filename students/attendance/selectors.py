@@ -1,6 +1,7 @@
 """Reads of attendance and risk. Every function takes the user; scoping decides."""
 
 import datetime as dt
+from typing import TypedDict
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -38,6 +39,15 @@ def missing_reports(user, day: dt.date, *, school=None) -> list[Classroom]:
     return list(qs.order_by("school__code", "grade__level", "number"))
 
 
+class DutyRow(TypedDict):
+    """One class in the duty leader's view."""
+
+    classroom: Classroom
+    enrolled: int
+    report: DailyReport | None
+    teachers: list[str]
+
+
 def duty_overview(user, school_id: int, day: dt.date) -> dict:
     """The duty leader's view of one school and day: who reported, who did not, who is absent."""
     classes = list(
@@ -58,7 +68,7 @@ def duty_overview(user, school_id: int, day: dt.date) -> dict:
         .order_by("report__classroom__grade__level", "report__classroom__number", "student__name_pinyin")
     )
     by_kind = {kind: [a for a in absences if a.kind == kind.value] for kind in AbsenceKind}
-    rows = [
+    rows: list[DutyRow] = [
         {
             "classroom": c,
             "enrolled": c.enrolled,
@@ -119,7 +129,7 @@ def student_attendance_calendar(student: Student, start: dt.date, end: dt.date) 
 
 def student_term_calendar(student: Student, today: dt.date) -> dict | None:
     """The student's attendance in the current (or latest) term, week by week, with a summary."""
-    if student.school_id is None:
+    if student.school is None:
         return None
     calendar = cached_school_calendar(student.school.county_id)
     term = calendar.term_of(today) or next(

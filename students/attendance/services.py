@@ -65,8 +65,11 @@ def parse_absences(raw) -> list[AbsenceInput]:
     for item in raw:
         if not isinstance(item, dict):
             raise InvalidInput("缺勤名单格式错误")
+        raw_student = item.get("student")
+        if raw_student is None:
+            raise InvalidInput("缺勤学生编号无效")
         try:
-            student_id = int(item.get("student"))
+            student_id = int(raw_student)
         except (TypeError, ValueError) as exc:
             raise InvalidInput("缺勤学生编号无效") from exc
         kind = item.get("kind")
@@ -194,7 +197,7 @@ def queue_classroom_evaluation(classroom_id: int, day: dt.date) -> None:
     from students.attendance.tasks import evaluate_classroom_risk
 
     try:
-        evaluate_classroom_risk.apply_async(args=[classroom_id, day.isoformat()], retry=False)
+        evaluate_classroom_risk.apply_async(args=(classroom_id, day.isoformat()), retry=False)
     except Exception:  # the nightly run catches up
         logger.warning("could not queue risk evaluation for classroom %s on %s", classroom_id, day, exc_info=True)
 

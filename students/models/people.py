@@ -94,7 +94,12 @@ class Student(models.Model):
         DECEASED = "deceased", _("死亡")
 
     student_no = models.CharField(_("全国学籍号"), max_length=32, unique=True)
-    id_number = models.CharField(_("身份证号"), max_length=18, blank=True, validators=[idnumber.validate_id_number])
+    id_number = models.CharField(
+        _("身份证号"),
+        max_length=18,
+        blank=True,
+        validators=[idnumber.validate_id_number],  # type: ignore[list-item]  # Django discards what it returns
+    )
     name = models.CharField(_("姓名"), max_length=50)
     name_pinyin = models.CharField(_("姓名拼音"), max_length=120, blank=True, editable=False)
     name_initials = models.CharField(_("拼音首字母"), max_length=30, blank=True, editable=False)
@@ -168,11 +173,16 @@ class Student(models.Model):
         self.id_number = idnumber.normalize(self.id_number)
         self.name = (self.name or "").strip()
         self.name_pinyin, self.name_initials = name_pinyin(self.name)
-        if self.classroom_id and not self.school_id:
+        if self.classroom_id and not self.school_id and self.classroom is not None:
             self.school_id = self.classroom.school_id
 
     def clean(self) -> None:
-        if self.classroom_id and self.school_id and self.classroom.school_id != self.school_id:
+        if (
+            self.classroom_id
+            and self.school_id
+            and self.classroom is not None
+            and self.classroom.school_id != self.school_id
+        ):
             raise ValidationError({"classroom": _("班级不属于该学校")})
         if self.birth_date and self.birth_date > timezone.localdate():
             raise ValidationError({"birth_date": _("出生日期不能晚于今天")})

@@ -105,14 +105,14 @@ class Post(models.Model):
 
     def fill_parents(self) -> None:
         """A classroom post implies its school; a village implies its township; all imply the county."""
-        if self.classroom_id and not self.school_id:
+        if self.classroom_id and not self.school_id and self.classroom is not None:
             self.school_id = self.classroom.school_id
-        if self.village_id and not self.township_id:
+        if self.village_id and not self.township_id and self.village is not None:
             self.township_id = self.village.township_id
         if not self.county_id:
-            if self.school_id:
+            if self.school_id and self.school is not None:
                 self.county_id = self.school.county_id
-            elif self.township_id:
+            elif self.township_id and self.township is not None:
                 self.county_id = self.township.county_id
 
     def clean(self) -> None:

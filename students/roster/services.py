@@ -199,6 +199,8 @@ def build_template() -> bytes:
     """The empty roster template: headers only on the first sheet, instructions on the second."""
     wb = Workbook()
     ws = wb.active
+    if ws is None:  # a new workbook always has its first sheet active
+        raise RuntimeError("openpyxl made a workbook without a sheet")
     ws.title = SHEET_TITLE
     bold = Font(bold=True)
     required_font = Font(bold=True, color="C00000")
@@ -557,8 +559,8 @@ def _check_row(number: int, cells: dict, classroom_by_name, villages: _VillageLo
     if phone and not _PHONE.match(phone):
         fail(GUARDIAN_PHONE, f"电话号码“{phone}”格式不正确,应为手机号或带区号的座机号")
 
-    if len(errors.items) > before:
-        return None
+    if len(errors.items) > before or classroom is None or gender is None or birth_date is None:
+        return None  # (a missing classroom, gender or birth date was reported above)
     return _Row(
         row=number,
         classroom=classroom,
@@ -638,7 +640,8 @@ _TRACKED_FIELDS = (
     "boarding",
     "left_behind",
 )
-_TRACKED_ATTNAMES = {name: Student._meta.get_field(name).attname for name in _TRACKED_FIELDS}
+_COLUMN_ATTNAMES = {f.name: f.attname for f in Student._meta.concrete_fields}  # "school" → "school_id"
+_TRACKED_ATTNAMES = {name: _COLUMN_ATTNAMES[name] for name in _TRACKED_FIELDS}
 
 
 def _snapshot(student: Student) -> dict:
@@ -755,8 +758,8 @@ def _write_guardians(rows: list[_Row], student_of_row: dict[int, Student], exist
     """Update the student's guardian of the same name, or add one."""
     current: dict[tuple[int, str], Guardian] = {}
     if existing_ids:
-        for guardian in Guardian.objects.filter(student_id__in=existing_ids).order_by("id"):
-            current.setdefault((guardian.student_id, guardian.name), guardian)
+        for known in Guardian.objects.filter(student_id__in=existing_ids).order_by("id"):
+            current.setdefault((known.student_id, known.name), known)
     to_create: list[Guardian] = []
     to_update: list[Guardian] = []
     fields: set[str] = set()
