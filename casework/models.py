@@ -90,6 +90,10 @@ class DropoutCase(models.Model):
     # On the dropout ledger (辍学台账): confirmed and not yet struck off.
     LEDGER_STATUSES = (Status.CONFIRMED, Status.RETURNING, Status.ESCALATED, Status.RETURNED)
     PERSUADING = (Status.RETURNING, Status.ESCALATED)
+    # A plan (一人一案) may be made or changed from confirmation until the student is back.
+    PLANNABLE = (Status.CONFIRMED, *PERSUADING)
+    # Contacts (劝返记录, 复学跟踪) are logged from confirmation until the case is struck off.
+    CONTACTABLE = (*PLANNABLE, Status.RETURNED)
     # Confirmed by the bureau at some point: counts as a dropout of its school year (辍学率), closed or not.
     CONFIRMED_STATUSES = (Status.CONFIRMED, Status.RETURNING, Status.ESCALATED, Status.RETURNED, Status.CLOSED)
     # The student is back in class (returned, or returned and struck off).

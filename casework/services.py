@@ -75,8 +75,8 @@ def available_actions(user, case: DropoutCase, *, proposal: str | None = None) -
         "edit_report": status == S.SUSPECTED and (teacher or leader or bureau),
         "submit": status == S.SUSPECTED and leader and not case.reported_on,
         "decide": status == S.SUSPECTED and bureau and bool(case.reported_on),
-        "plan": status in (S.CONFIRMED, S.RETURNING, S.ESCALATED) and (leader or bureau),
-        "contact": status in (S.CONFIRMED, S.RETURNING, S.ESCALATED, S.RETURNED) and _may_contact(user, case),
+        "plan": status in DropoutCase.PLANNABLE and (leader or bureau),
+        "contact": status in DropoutCase.CONTACTABLE and _may_contact(user, case),
         "escalate": may_escalate,
         "notice": status in DropoutCase.PERSUADING and (leader or bureau),
         "return": status in DropoutCase.PERSUADING and (leader or bureau or selectors.is_owner(user, case)),
@@ -482,7 +482,7 @@ def _check_plan(plan: PlanInput, case: DropoutCase) -> None:
 def make_plan(*, user, case_id: int, plan: PlanInput, note: str = "") -> ReturnPlan:
     """Write the return plan (confirmed → returning) or revise it (a new version; the old one is kept)."""
     case = _load_for_update(user, case_id)
-    _expect(case, S.CONFIRMED, S.RETURNING, S.ESCALATED, action="制定或修改一人一案")
+    _expect(case, *DropoutCase.PLANNABLE, action="制定或修改一人一案")
     _require(_is_school_leader(user, case) or _is_bureau(user, case), "制定一人一案(须校领导或教育局)")
     _check_plan(plan, case)
     previous = case.plans.filter(is_current=True).first()
@@ -563,7 +563,7 @@ class ActivityInput:
 def add_activity(*, user, case_id: int, activity: ActivityInput) -> CaseActivity:
     """Log a persuasion contact (劝返记录) or a follow-up visit."""
     case = _load_for_update(user, case_id)
-    _expect(case, S.CONFIRMED, S.RETURNING, S.ESCALATED, S.RETURNED, action="记录劝返/跟踪")
+    _expect(case, *DropoutCase.CONTACTABLE, action="记录劝返/跟踪")
     _require(_may_contact(user, case), "记录劝返(须责任人、本校教师或教育局)")
     if activity.kind not in CaseActivity.Kind.values:
         raise InvalidInput("未知的劝返方式")
