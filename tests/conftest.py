@@ -1,7 +1,9 @@
-"""Shared fixtures. ``world`` is a small county with the six demo roles of DESIGN.md §8."""
+"""Shared fixtures. ``world`` is a small county with the six demo roles of DESIGN.md §8.
 
-import contextlib
-import dataclasses
+Helpers that tests call directly live in ``tests/helpers.py``; factories in ``tests/factories.py``.
+"""
+
+import datetime as dt
 
 import pytest
 from rest_framework.test import APIClient
@@ -9,32 +11,7 @@ from rest_framework.test import APIClient
 from students.models import Post
 
 from . import factories as f
-
-PASSWORD = "pw-12345678"
-
-
-@dataclasses.dataclass
-class World:
-    county: object
-    township: object
-    village: object
-    other_township: object
-    other_village: object
-    school: object
-    school2: object
-    class_a: object
-    class_b: object
-    class_c: object  # in school2
-    students_a: list
-    students_b: list
-    students_c: list
-    bureau: object
-    principal: object
-    teacher: object
-    teacher2: object
-    principal2: object
-    cadre: object
-    outsider: object  # a user with no post at all
+from .helpers import World, at
 
 
 def make_world() -> World:
@@ -121,41 +98,12 @@ def _fresh_calendars():
 @pytest.fixture
 def today():
     """Freeze the clock on a school day: Wednesday 2026-11-25, 10:00 in Shanghai."""
-    import datetime as dt
-    import zoneinfo
-
-    import time_machine
-
-    moment = dt.datetime(2026, 11, 25, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
-    with time_machine.travel(moment, tick=True):
-        yield moment.date()
+    day = dt.date(2026, 11, 25)
+    with at(day):
+        yield day
 
 
 @pytest.fixture
 def term(world):
     """The autumn term 2026 of the world's county."""
     return f.TermFactory(school_year=f.SchoolYearFactory(county=world.county))
-
-
-@contextlib.contextmanager
-def celery_configured(**conf):
-    """Reconfigure the Celery app for one test and drop its cached broker pools and result backend."""
-    from config.celery import app
-
-    def reset():
-        from kombu import pools
-
-        pools.reset()  # kombu keeps connection and producer pools per broker URL, process-wide
-        app._pool = None
-        app.amqp._producer_pool = None
-        app._backend_cache = None
-        app._local.__dict__.pop("backend", None)
-
-    previous = {key: app.conf[key] for key in conf}
-    app.conf.update(conf)
-    reset()
-    try:
-        yield app
-    finally:
-        app.conf.update(previous)
-        reset()

@@ -6,7 +6,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from students.tasks import school_enrolment
-from tests.conftest import celery_configured
+from tests.helpers import celery_configured
 
 pytestmark = pytest.mark.celery_worker
 

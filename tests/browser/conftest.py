@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in the main thread; Django would otherwise refuse
 # database access from the test body ("You cannot call this from an async context").

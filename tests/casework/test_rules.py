@@ -12,8 +12,7 @@ from casework.models import CaseEvent, DropoutCase
 from students.errors import InvalidTransition
 from students.models import Notification
 from tests import factories as f
-
-from .conftest import at, build_case, failed_contact, plan_input
+from tests.helpers import at, build_case, failed_contact, plan_input
 
 pytestmark = pytest.mark.django_db
 CASES = "/api/v1/dropout-cases/"
