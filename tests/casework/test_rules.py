@@ -176,10 +176,9 @@ def test_handover_moves_the_case_and_the_old_school_keeps_read_access(world, cas
 # --- concurrency -------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_verify_and_dismiss_cannot_both_succeed(world, term):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locking (run through make test)")
     case = build_case(world, world.students_a[0], "reported")
     barrier = threading.Barrier(2)
     outcomes = []

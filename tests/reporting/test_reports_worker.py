@@ -6,7 +6,6 @@ so the tests use ``transaction=True``: the request's ``on_commit`` really queues
 
 import datetime as dt
 import io
-import os
 import time
 
 import openpyxl
@@ -38,14 +37,9 @@ def attendance(world, term):
 
 
 @pytest.fixture
-def redis_worker(settings):
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("REDIS_URL is not set: make test must start Redis")
-        pytest.skip("needs REDIS_URL (run through scripts/with-services.sh)")
+def redis_worker(settings, redis_url):
     with (
-        celery_configured(broker_url=url, result_backend=url, task_always_eager=False) as app,
+        celery_configured(broker_url=redis_url, result_backend=redis_url, task_always_eager=False) as app,
         start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"),
     ):
         yield app

@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.urls import reverse
 
 from students.models import Absence, DailyReport, DailyReportRevision
@@ -193,10 +193,9 @@ def test_submit_query_count_constant_in_class_size(world, term, today, api, size
         assert api.post(URL, correction, format="json").status_code == 200
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_submits_make_exactly_one_report(world, term, today):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locking (run through make test)")
     from students.attendance import services as attendance
 
     barrier = threading.Barrier(4)
@@ -226,10 +225,9 @@ def test_concurrent_first_submits_make_exactly_one_report(world, term, today):
     assert sorted(outcomes) == [("ok", False), ("ok", False), ("ok", False), ("ok", True)]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_corrections_cannot_both_succeed(world, term, today):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locking (run through make test)")
     from students.attendance import services as attendance
     from students.errors import Conflict
 
