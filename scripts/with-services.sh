@@ -226,6 +226,7 @@ done
 # --- run the command --------------------------------------------------------------------------
 export DATABASE_URL="postgres://kc:kc@127.0.0.1:$pg_port/kc"
 export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+export KC_REQUIRE_SERVICES=1 # tests needing PostgreSQL, Redis or Chromium fail instead of skipping
 log "PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port"
 
 # The command runs in the background so that the traps above fire while it runs (bash defers

@@ -1,7 +1,19 @@
-"""Shared fixtures. ``world`` is a small county with the six demo roles of DESIGN.md §8."""
+"""Shared fixtures, and the one place that decides whether real services are required.
 
-import contextlib
-import dataclasses
+``world`` is a small county with the six demo roles of DESIGN.md §8. Helpers that tests call
+directly live in ``tests/helpers.py``; factories in ``tests/factories.py``.
+
+Real services: tests marked ``postgres`` (row locking, concurrency), ``celery_worker`` (a real
+worker against Redis) and ``browser`` (a real Chromium) need them. A developer's quick ``pytest``
+(SQLite, no Redis) skips those tests; under ``make test`` (scripts/with-services.sh exports
+``KC_REQUIRE_SERVICES=1``) and in CI (``CI`` set) a missing service fails them instead, so a broken
+setup cannot pass silently.
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from rest_framework.test import APIClient
@@ -9,32 +21,88 @@ from rest_framework.test import APIClient
 from students.models import Post
 
 from . import factories as f
+from .helpers import World, at
 
-PASSWORD = "pw-12345678"
+pytest_plugins = ["pytester"]  # tests/test_services_required.py runs pytest inside pytest
+
+REQUIRE_SERVICES = "KC_REQUIRE_SERVICES"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
 
-@dataclasses.dataclass
-class World:
-    county: object
-    township: object
-    village: object
-    other_township: object
-    other_village: object
-    school: object
-    school2: object
-    class_a: object
-    class_b: object
-    class_c: object  # in school2
-    students_a: list
-    students_b: list
-    students_c: list
-    bureau: object
-    principal: object
-    teacher: object
-    teacher2: object
-    principal2: object
-    cadre: object
-    outsider: object  # a user with no post at all
+# --- real services ----------------------------------------------------------------------------
+
+
+def _switched_on(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def services_required() -> str:
+    """Why real services are required here ("" when they are not): ``CI`` or ``KC_REQUIRE_SERVICES`` set."""
+    if _switched_on(os.environ.get("CI")):
+        return "CI is set"
+    if _switched_on(os.environ.get(REQUIRE_SERVICES)):
+        return f"{REQUIRE_SERVICES} is set, as make test and scripts/with-services.sh do"
+    return ""
+
+
+def missing_service(what: str) -> NoReturn:
+    """The test cannot run without ``what``: fail when services are required, else skip."""
+    why = services_required()
+    if why:
+        pytest.fail(f"{what}, and real services are required ({why})", pytrace=False)
+    pytest.skip(f"{what} (run through scripts/with-services.sh or make test)")
+
+
+def require_postgres() -> None:
+    """Skip or fail (see ``missing_service``) unless the test database is PostgreSQL."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        missing_service(f"needs PostgreSQL but the database is {connection.vendor} (DATABASE_URL not set)")
+
+
+def require_redis() -> str:
+    """The Redis URL; skip or fail (see ``missing_service``) when there is none."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        missing_service("needs Redis but REDIS_URL is not set")
+    return url
+
+
+def require_chromium() -> Path:
+    """Chromium's path; skip or fail (see ``missing_service``) when it is not installed."""
+    if not CHROMIUM.exists():
+        missing_service(f"needs Chromium but there is none at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
+    return CHROMIUM
+
+
+REQUIREMENTS = {"postgres": require_postgres, "celery_worker": require_redis, "browser": require_chromium}
+
+
+@pytest.fixture(autouse=True)
+def _real_services(request: pytest.FixtureRequest) -> None:
+    """A test marked ``postgres``, ``celery_worker`` or ``browser`` checks its service before its own fixtures.
+
+    A fixture rather than a setup hook, so that a skip is reported at the test, not here.
+    """
+    for marker, require in REQUIREMENTS.items():
+        if request.node.get_closest_marker(marker):
+            require()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real Redis of ``make test`` (mark the test ``celery_worker``)."""
+    return require_redis()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """The real Chromium of ``make test`` (mark the test ``browser``)."""
+    return require_chromium()
+
+
+# --- the world --------------------------------------------------------------------------------
 
 
 def make_world() -> World:
@@ -121,41 +189,12 @@ def _fresh_calendars():
 @pytest.fixture
 def today():
     """Freeze the clock on a school day: Wednesday 2026-11-25, 10:00 in Shanghai."""
-    import datetime as dt
-    import zoneinfo
-
-    import time_machine
-
-    moment = dt.datetime(2026, 11, 25, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
-    with time_machine.travel(moment, tick=True):
-        yield moment.date()
+    day = dt.date(2026, 11, 25)
+    with at(day):
+        yield day
 
 
 @pytest.fixture
 def term(world):
     """The autumn term 2026 of the world's county."""
     return f.TermFactory(school_year=f.SchoolYearFactory(county=world.county))
-
-
-@contextlib.contextmanager
-def celery_configured(**conf):
-    """Reconfigure the Celery app for one test and drop its cached broker pools and result backend."""
-    from config.celery import app
-
-    def reset():
-        from kombu import pools
-
-        pools.reset()  # kombu keeps connection and producer pools per broker URL, process-wide
-        app._pool = None
-        app.amqp._producer_pool = None
-        app._backend_cache = None
-        app._local.__dict__.pop("backend", None)
-
-    previous = {key: app.conf[key] for key in conf}
-    app.conf.update(conf)
-    reset()
-    try:
-        yield app
-    finally:
-        app.conf.update(previous)
-        reset()

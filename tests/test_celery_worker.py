@@ -1,24 +1,17 @@
 """A real Celery worker against a real Redis (started by ``make test``)."""
 
-import os
-
 import pytest
 from celery.contrib.testing.worker import start_worker
 
 from students.tasks import school_enrolment
-from tests.conftest import celery_configured
+from tests.helpers import celery_configured
 
 pytestmark = pytest.mark.celery_worker
 
 
 @pytest.fixture
-def redis_celery(settings):
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("REDIS_URL is not set: make test must start Redis")
-        pytest.skip("needs REDIS_URL (run through make test)")
-    with celery_configured(broker_url=url, result_backend=url, task_always_eager=False) as app:
+def redis_celery(settings, redis_url):
+    with celery_configured(broker_url=redis_url, result_backend=redis_url, task_always_eager=False) as app:
         yield app
 
 

@@ -1,7 +1,7 @@
 """Real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright against pytest-django's live server.
 
-- ``browser``: one Chromium per test session. Missing Chromium skips the browser tests locally and
-  fails them under CI (``CI`` set), so a broken CI image cannot pass silently.
+- ``browser``: one Chromium per test session. Missing Chromium skips the browser tests on a quick
+  local run and fails them under ``make test`` and CI (``chromium_path`` in tests/conftest.py).
 - ``page``: a fresh browser context per test (Chinese locale, ``viewport`` overridable with
   ``@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}])``). When the test fails,
   a screenshot is saved to ``test-artifacts/<test name>.png``.
@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in the main thread; Django would otherwise refuse
 # database access from the test body ("You cannot call this from an async context").
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -52,16 +51,11 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -2,19 +2,17 @@
 
 import datetime as dt
 import re
-import zoneinfo
 
 import pytest
-import time_machine
 
 from casework import services
 from casework.models import CaseActivity, DropoutCase
 from tests import factories as f
+from tests.helpers import at
 
 from .conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 A4_PAGE = re.compile(rb"/Type\s*/Page[^s]")
 
 
@@ -22,7 +20,7 @@ def returning_case(world, *, on: dt.date) -> DropoutCase:
     """A case that went through report, verification and a plan on ``on`` and has had no contact since."""
     student = world.students_a[0]
     f.GuardianFactory(student=student, name="张建国", relation="父亲", employer="广东东莞电子厂", phone="13912345678")
-    with time_machine.travel(dt.datetime(on.year, on.month, on.day, 10, 0, tzinfo=SHANGHAI), tick=True):
+    with at(on):
         case = services.open_case(
             user=world.teacher,
             student_id=student.pk,

@@ -8,12 +8,19 @@ from django.core.cache import cache
 
 from reporting import runs
 from reporting.models import ReportRun
-from tests.casework.conftest import build_case
-from tests.reporting.test_dashboards import LAST_FRIDAY, MON, TUE, W48, WED, flag, report
+from tests import factories as f
+from tests.helpers import build_case, report
 
 from .conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The week of tests/reporting/test_dashboards.py: "today" is Wednesday 2026-11-25 of ISO week 2026-W48.
+W48 = "2026-W48"
+MON = dt.date(2026, 11, 23)
+TUE = dt.date(2026, 11, 24)
+WED = dt.date(2026, 11, 25)
+LAST_FRIDAY = dt.date(2026, 11, 20)
 
 # For each chart box: the ECharts instance, its first series' data points, and how many pixels of
 # its canvas are painted (alpha > 0). A blank canvas of any size has none.
@@ -53,19 +60,19 @@ def week(world, term, today):
     w = world
     a0, a1, a2 = w.students_a
     b0, b1, b2 = w.students_b
-    report(w.class_a, LAST_FRIDAY, {a2: "personal"}, w.teacher)
-    report(w.class_a, MON, {a0: "unexcused"}, w.teacher)
-    report(w.class_a, TUE, {a0: "unexcused", a1: "sick"}, w.teacher)
-    report(w.class_a, WED, {}, w.teacher)
-    report(w.class_b, MON, {b0: "sick"}, w.teacher2)
-    report(w.class_b, TUE, {}, w.teacher2)
+    report(w.class_a, LAST_FRIDAY, {a2: "personal"}, by=w.teacher)
+    report(w.class_a, MON, {a0: "unexcused"}, by=w.teacher)
+    report(w.class_a, TUE, {a0: "unexcused", a1: "sick"}, by=w.teacher)
+    report(w.class_a, WED, {}, by=w.teacher)
+    report(w.class_b, MON, {b0: "sick"}, by=w.teacher2)
+    report(w.class_b, TUE, {}, by=w.teacher2)
     build_case(w, a0, "confirmed", day=MON)
     build_case(w, b0, "suspected", day=dt.date(2026, 11, 16))
     build_case(w, b1, "escalated", day=dt.date(2026, 11, 16))
     build_case(w, b2, "returning", day=dt.date(2026, 11, 2))  # no contact since: overdue, with owners
-    flag(a0, "red")
-    flag(b0, "yellow")
-    flag(a2, "orange")
+    f.RiskFlagFactory(student=a0, level="red")
+    f.RiskFlagFactory(student=b0, level="yellow")
+    f.RiskFlagFactory(student=a2, level="orange")
     return w
 
 

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from reporting.models import DownloadLog
-from tests.casework.conftest import build_case
+from tests.helpers import build_case
 
 from .conftest import login
 

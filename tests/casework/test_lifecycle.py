@@ -6,25 +6,12 @@ import pytest
 
 from casework.models import CaseEvent, DropoutCase, FollowUp
 from students.calendar import SchoolCalendar
-from students.models import Absence, DailyReport, RiskFlag, Student
-
-from .conftest import at
+from students.models import RiskFlag, Student
+from tests.helpers import at, report
 
 pytestmark = pytest.mark.django_db
 D = dt.date
 CASES = "/api/v1/dropout-cases/"
-
-
-def report(world, day, absent=()):
-    row = DailyReport.objects.create(
-        classroom=world.class_a,
-        school=world.school,
-        date=day,
-        enrolled_count=3,
-        present_count=3 - len(absent),
-        submitted_by=world.teacher,
-    )
-    Absence.objects.bulk_create(Absence(report=row, student=s, date=day, kind="unexcused") for s in absent)
 
 
 def ledger_ids(api, world):
@@ -51,8 +38,8 @@ def activity(day, kind, outcome):
 def test_walk_from_absence_to_closed_case(world, term, api, django_capture_on_commit_callbacks):
     s = world.students_a[0]
     # Three unexcused school days: Monday and Tuesday on file, Wednesday submitted by the teacher.
-    report(world, D(2026, 11, 23), [s])
-    report(world, D(2026, 11, 24), [s])
+    report(world.class_a, D(2026, 11, 23), [s], by=world.teacher)
+    report(world.class_a, D(2026, 11, 24), [s], by=world.teacher)
     with at(D(2026, 11, 25)):
         with django_capture_on_commit_callbacks(execute=True):
             response = api.as_user(world.teacher).post(
@@ -136,12 +123,12 @@ def test_walk_from_absence_to_closed_case(world, term, api, django_capture_on_co
     calendar = SchoolCalendar(world.county.pk)
     school_days = calendar.school_days(D(2026, 11, 30), D(2027, 1, 15))
     for day in school_days[:19]:
-        report(world, day)
+        report(world.class_a, day, by=world.teacher)
     with at(school_days[19]):
         refused = api.as_user(world.bureau).post(url + "close/", {}, format="json")
         assert refused.status_code == 409
         assert "实际到校19个上学日" in refused.json()["detail"]
-        report(world, school_days[19])
+        report(world.class_a, school_days[19], by=world.teacher)
         assert api.as_user(world.principal).post(url + "close/", {}, format="json").status_code == 409  # bureau only
         closed = api.as_user(world.bureau).post(url + "close/", {}, format="json")
         assert closed.status_code == 200, closed.content
@@ -182,7 +169,7 @@ def test_closing_before_twenty_attended_days_is_refused(world, term, api):
     # 20 reports, but the student was absent on one of them: 19 attended days.
     days = SchoolCalendar(world.county.pk).school_days(D(2026, 11, 23), D(2027, 1, 15))[:20]
     for i, day in enumerate(days):
-        report(world, day, [s] if i == 5 else [])
+        report(world.class_a, day, [s] if i == 5 else [], by=world.teacher)
     with at(days[-1]):
         response = api.as_user(world.bureau).post(f"{CASES}{case.pk}/close/", {}, format="json")
     assert response.status_code == 409

@@ -10,10 +10,9 @@ from django.urls import reverse
 from casework import services
 from casework.models import CaseActivity, DropoutCase, FollowUp, ReturnPlan
 from students import idnumber
-from students.models import Post, RiskFlag, Student
+from students.models import Post, Student
 from tests import factories as f
-
-from .conftest import at
+from tests.helpers import at
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -167,10 +166,9 @@ def test_report_button_is_404_for_a_student_out_of_scope(world, term, today, cli
 
 def test_red_flag_becomes_a_case_prefilled_from_the_evidence(world, term, today, client):
     student = world.students_a[1]
-    flag = RiskFlag.objects.create(
+    flag = f.RiskFlagFactory(
         student=student,
         rule_code="consecutive_unexcused",
-        situation_key="x",
         level="red",
         evidence={"dates": ["2026-11-23", "2026-11-24", "2026-11-25"]},
         evidence_text="连续旷课3个上学日:11-23、11-24、11-25",
@@ -189,9 +187,7 @@ def test_red_flag_becomes_a_case_prefilled_from_the_evidence(world, term, today,
 
 
 def test_yellow_flag_offers_no_case_button(world, term, today, client):
-    flag = RiskFlag.objects.create(
-        student=world.students_a[0], rule_code="r", situation_key="y", level="yellow", evidence_text="缺勤"
-    )
+    flag = f.RiskFlagFactory(student=world.students_a[0], rule_code="r", level="yellow", evidence_text="缺勤")
     client.force_login(world.teacher)
     assert "一键转为疑似辍学个案" not in html(client.get(reverse("risk-flag-detail", args=[flag.pk])))
 

@@ -12,8 +12,7 @@ from casework.models import CaseEvent, DropoutCase
 from students.errors import InvalidTransition
 from students.models import Notification
 from tests import factories as f
-
-from .conftest import at, build_case, failed_contact, plan_input
+from tests.helpers import at, build_case, failed_contact, plan_input
 
 pytestmark = pytest.mark.django_db
 CASES = "/api/v1/dropout-cases/"
@@ -177,10 +176,9 @@ def test_handover_moves_the_case_and_the_old_school_keeps_read_access(world, cas
 # --- concurrency -------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_verify_and_dismiss_cannot_both_succeed(world, term):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locking (run through make test)")
     case = build_case(world, world.students_a[0], "reported")
     barrier = threading.Barrier(2)
     outcomes = []

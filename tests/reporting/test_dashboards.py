@@ -28,9 +28,9 @@ from casework import services as case_services
 from casework.models import DropoutCase
 from reporting import dashboards, metrics, runs
 from reporting.models import ReportRun
-from students.models import Absence, Classroom, DailyReport, Post, RiskFlag
+from students.models import Classroom, DailyReport, Post
 from tests import factories as f
-from tests.casework.conftest import at, build_case
+from tests.helpers import at, build_case, report
 
 pytestmark = pytest.mark.django_db
 
@@ -55,27 +55,6 @@ def _empty_cache():
     cache.clear()
 
 
-def report(classroom, day, absent: dict, by):
-    enrolled = classroom.students.filter(status="enrolled").count()
-    row = DailyReport.objects.create(
-        classroom=classroom,
-        school=classroom.school,
-        date=day,
-        enrolled_count=enrolled,
-        present_count=enrolled - len(absent),
-        submitted_by=by,
-    )
-    for student, kind in absent.items():
-        Absence.objects.create(report=row, student=student, date=day, kind=kind)
-    return row
-
-
-def flag(student, level):
-    return RiskFlag.objects.create(
-        student=student, rule_code="manual", situation_key=f"t-{level}", level=level, evidence_text="测试预警"
-    )
-
-
 def suspect(user, student, day) -> DropoutCase:
     """A suspected case reported by ``user`` on ``day``."""
     with at(day):
@@ -90,14 +69,14 @@ def county(world, term, today):
     a0, a1, a2 = w.students_a
     b0, b1, b2 = w.students_b
     c0 = w.students_c[0]
-    report(w.class_a, LAST_FRIDAY, {a2: "personal"}, w.teacher)
-    report(w.class_a, MON, {a0: "unexcused"}, w.teacher)
-    report(w.class_a, TUE, {a0: "unexcused", a1: "sick"}, w.teacher)
-    report(w.class_a, WED, {}, w.teacher)
-    report(w.class_b, MON, {b0: "sick"}, w.teacher2)
-    report(w.class_b, TUE, {}, w.teacher2)
-    report(w.class_c, MON, {c0: "personal"}, w.principal2)
-    report(w.class_c, WED, {}, w.principal2)
+    report(w.class_a, LAST_FRIDAY, {a2: "personal"}, by=w.teacher)
+    report(w.class_a, MON, {a0: "unexcused"}, by=w.teacher)
+    report(w.class_a, TUE, {a0: "unexcused", a1: "sick"}, by=w.teacher)
+    report(w.class_a, WED, {}, by=w.teacher)
+    report(w.class_b, MON, {b0: "sick"}, by=w.teacher2)
+    report(w.class_b, TUE, {}, by=w.teacher2)
+    report(w.class_c, MON, {c0: "personal"}, by=w.principal2)
+    report(w.class_c, WED, {}, by=w.principal2)
     w.cases = {
         "a0": build_case(w, a0, "confirmed", day=MON),
         "a1": build_case(w, a1, "returned", day=dt.date(2026, 11, 17)),
@@ -106,9 +85,9 @@ def county(world, term, today):
         "b2": build_case(w, b2, "returning", day=dt.date(2026, 11, 2)),
         "c0": suspect(w.principal2, c0, WED),
     }
-    flag(a0, "red")
-    flag(b0, "yellow")
-    flag(c0, "orange")
+    f.RiskFlagFactory(student=a0, level="red")
+    f.RiskFlagFactory(student=b0, level="yellow")
+    f.RiskFlagFactory(student=c0, level="orange")
     return w
 
 
@@ -456,13 +435,13 @@ def grow(world):
         school = f.SchoolFactory(county=world.county, township=world.other_township, code=f"S9{n:04d}")
         room = f.ClassroomFactory(grade=f.GradeFactory(school=school, level=8), number=1)
         pupils = f.StudentFactory.create_batch(5, classroom=room, village=world.other_village)
-        report(room, WED, {pupils[0]: "sick"}, world.bureau)
+        report(room, WED, {pupils[0]: "sick"}, by=world.bureau)
         suspect(world.bureau, pupils[1], MON)
-        flag(pupils[2], "red" if n else "orange")
+        f.RiskFlagFactory(student=pupils[2], level="red" if n else "orange")
     extra = f.StudentFactory.create_batch(15, classroom=world.class_a, village=world.village)
     DailyReport.objects.filter(classroom=world.class_a).update(enrolled_count=18, present_count=17)
     build_case(world, extra[0], "returning", day=dt.date(2026, 11, 2))
-    flag(extra[1], "yellow")
+    f.RiskFlagFactory(student=extra[1], level="yellow")
 
 
 def count_queries(client, url) -> int:

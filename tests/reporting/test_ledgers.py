@@ -15,7 +15,7 @@ from reporting.admin import DownloadLogAdmin, ReportRunAdmin
 from reporting.models import DownloadLog, ReportRun
 from students.models import Student
 from tests import factories as f
-from tests.casework.conftest import at, build_case
+from tests.helpers import at, build_case
 
 pytestmark = pytest.mark.django_db
 
@@ -481,9 +481,7 @@ def test_download_log_page_for_the_bureau(world, cases, client, api):
 
 
 def test_log_download_for_a_finished_run(world, rf):
-    run = ReportRun.objects.create(
-        kind="ledger_dropouts", scope_type="school", scope_id=world.school.pk, scope_name="清溪镇中学"
-    )
+    run = f.ReportRunFactory(kind="ledger_dropouts", period="", scope_type="school", scope=world.school)
     request = rf.get("/", REMOTE_ADDR="10.0.0.7")
     log = ledgers.log_download(world.principal, what=run.kind, label=str(run), row_count=12, run=run, request=request)
     assert (log.school_id, log.county_id, log.ip_address, log.run_id) == (

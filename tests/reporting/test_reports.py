@@ -28,9 +28,9 @@ from casework.models import DropoutCase, FollowUp
 from reporting import metrics, reports, runs
 from reporting.models import DownloadLog, ReportRun, ReportSignature
 from students.errors import Conflict, InvalidTransition, OutOfScope
-from students.models import Absence, DailyReport, RiskFlag, Student
+from students.models import Absence, Student
 from tests import factories as f
-from tests.casework.conftest import at, build_case
+from tests.helpers import at, build_case, report
 
 pytestmark = pytest.mark.django_db
 
@@ -45,35 +45,21 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-def report(classroom, day, absent: dict, by, enrolled=3):
-    row = DailyReport.objects.create(
-        classroom=classroom,
-        school=classroom.school,
-        date=day,
-        enrolled_count=enrolled,
-        present_count=enrolled - len(absent),
-        submitted_by=by,
-    )
-    for student, kind in absent.items():
-        Absence.objects.create(report=row, student=student, date=day, kind=kind)
-    return row
-
-
 @pytest.fixture
 def county(world, term, today):
     """Attendance and cases of W47 as described in the module docstring."""
     a0, a1, a2 = world.students_a
     b0, b1, b2 = world.students_b
     w = world
-    report(w.class_a, DAYS[0], {a0: "unexcused"}, w.teacher)
-    report(w.class_a, DAYS[1], {a0: "unexcused", a1: "sick"}, w.teacher)
-    report(w.class_a, DAYS[2], {a0: "unknown"}, w.teacher)
-    report(w.class_a, DAYS[3], {}, w.teacher)
-    report(w.class_a, DAYS[4], {a2: "personal"}, w.teacher)
-    report(w.class_b, DAYS[0], {}, w.teacher2)
-    report(w.class_b, DAYS[1], {b0: "sick"}, w.teacher2)
-    report(w.class_b, DAYS[2], {}, w.teacher2)
-    report(w.class_c, dt.date(2026, 11, 21), dict.fromkeys(w.students_c, "unknown"), w.principal2)
+    report(w.class_a, DAYS[0], {a0: "unexcused"}, by=w.teacher)
+    report(w.class_a, DAYS[1], {a0: "unexcused", a1: "sick"}, by=w.teacher)
+    report(w.class_a, DAYS[2], {a0: "unknown"}, by=w.teacher)
+    report(w.class_a, DAYS[3], {}, by=w.teacher)
+    report(w.class_a, DAYS[4], {a2: "personal"}, by=w.teacher)
+    report(w.class_b, DAYS[0], {}, by=w.teacher2)
+    report(w.class_b, DAYS[1], {b0: "sick"}, by=w.teacher2)
+    report(w.class_b, DAYS[2], {}, by=w.teacher2)
+    report(w.class_c, dt.date(2026, 11, 21), dict.fromkeys(w.students_c, "unknown"), by=w.principal2)
 
     # Left in an earlier school year: neither enrolled at the start of this one nor a dropout of it.
     old = f.StudentFactory(classroom=w.class_a, village=w.village, status=Student.Status.DROPPED_OUT)
@@ -95,28 +81,23 @@ def county(world, term, today):
         case_services.dismiss_case(user=w.bureau, case_id=cases["b2"].pk, reason="transferred")
     # One of the follow-ups due in W47 is done already.
     FollowUp.objects.filter(case=cases["a2"], kind="counselling").update(done_on=DAYS[0])
-    RiskFlag.objects.create(
+    f.RiskFlagFactory(
         student=a0,
-        rule_code="manual",
-        situation_key="w47",
         level="red",
         evidence_text="连续3个上学日旷课/不明",
         raised_at=dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC),
     )
-    RiskFlag.objects.create(
-        student=a2,
-        rule_code="manual",
-        situation_key="w46",
-        level="yellow",
-        evidence_text="上周的预警",
-        raised_at=dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC),
+    f.RiskFlagFactory(
+        student=a2, level="yellow", evidence_text="上周的预警", raised_at=dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC)
     )
     w.old, w.b3, w.cases = old, b3, cases
     return w
 
 
 def build(kind, scope_type, scope_id, period=W47) -> tuple[runs.BuildResult, list[int]]:
-    run = ReportRun(kind=kind, period=period, scope_type=scope_type, scope_id=scope_id, scope_name="测试")
+    run = f.ReportRunFactory.build(
+        kind=kind, period=period, scope_type=scope_type, scope_id=scope_id, scope_name="测试"
+    )
     seen: list[int] = []
     result = runs.BUILDERS[kind](run, seen.append)
     return result, seen
@@ -196,7 +177,7 @@ def test_metrics_run_a_constant_number_of_queries(county):
         for student in [f.StudentFactory(classroom=room) for _ in range(4)]:
             student.status = Student.Status.DROPPED_OUT if n else student.status
             student.save()
-        report(room, DAYS[0], {}, county.bureau, enrolled=4)
+        report(room, DAYS[0], {}, by=county.bureau, enrolled=4)
     with CaptureQueriesContext(connection) as after:
         again = metrics.collect(classrooms, start, end)
     assert len(again.schools) == 5

@@ -6,7 +6,6 @@ so the tests use ``transaction=True``: the request's ``on_commit`` really queues
 
 import datetime as dt
 import io
-import os
 import time
 
 import openpyxl
@@ -16,8 +15,8 @@ from django.urls import reverse
 
 from reporting import reports, runs, tasks
 from reporting.models import DownloadLog, ReportRun
-from students.models import Absence, DailyReport
-from tests.conftest import celery_configured
+from tests import factories as f
+from tests.helpers import celery_configured, report
 
 W47 = "2026-W47"
 DEADLINE_SECONDS = 60
@@ -33,30 +32,14 @@ def attendance(world, term):
     """Class A reported Monday–Friday of W47, one student absent (旷课) on Monday."""
     monday = dt.date(2026, 11, 16)
     for n in range(5):
-        day = monday + dt.timedelta(days=n)
-        absent = [world.students_a[0]] if n == 0 else []
-        row = DailyReport.objects.create(
-            classroom=world.class_a,
-            school=world.school,
-            date=day,
-            enrolled_count=3,
-            present_count=3 - len(absent),
-            submitted_by=world.teacher,
-        )
-        for student in absent:
-            Absence.objects.create(report=row, student=student, date=day, kind="unexcused")
+        report(world.class_a, monday + dt.timedelta(days=n), [world.students_a[0]] if n == 0 else [], by=world.teacher)
     return world
 
 
 @pytest.fixture
-def redis_worker(settings):
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("REDIS_URL is not set: make test must start Redis")
-        pytest.skip("needs REDIS_URL (run through scripts/with-services.sh)")
+def redis_worker(settings, redis_url):
     with (
-        celery_configured(broker_url=url, result_backend=url, task_always_eager=False) as app,
+        celery_configured(broker_url=redis_url, result_backend=redis_url, task_always_eager=False) as app,
         start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"),
     ):
         yield app
@@ -104,15 +87,8 @@ def test_real_worker_builds_the_report_and_the_file_downloads(redis_worker, atte
 @pytest.mark.django_db(transaction=True)
 def test_run_left_running_by_a_killed_worker_is_completed_on_redelivery(redis_worker, attendance):
     # A worker took the run, marked it running and died before writing anything.
-    stuck = ReportRun.objects.create(
-        kind="county_weekly",
-        period=W47,
-        scope_type="county",
-        scope_id=attendance.county.pk,
-        scope_name="青山县",
-        status="running",
-        progress=40,
-        attempts=1,
+    stuck = f.ReportRunFactory(
+        kind="county_weekly", period=W47, scope=attendance.county, status="running", progress=40, attempts=1
     )
     assert not stuck.file
     # The broker redelivers the unacknowledged message: the run is built again from scratch.

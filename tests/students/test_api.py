@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from students.models import Post, Student
 from tests import factories as f
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

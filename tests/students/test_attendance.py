@@ -5,11 +5,12 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.urls import reverse
 
-from students.models import Absence, Closure, DailyReport, DailyReportRevision
+from students.models import Absence, DailyReport, DailyReportRevision
 from tests import factories as f
+from tests.helpers import celery_configured, report
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/attendance/"
@@ -124,7 +125,7 @@ def test_dates_refused(world, term, today, api, day, message):
 
 
 def test_county_closure_refused(world, term, today, api):
-    Closure.objects.create(county=world.county, start_date=today, end_date=today, reason="暴雨停课")
+    f.ClosureFactory(county=world.county, start_date=today, reason="暴雨停课")
     response = api.as_user(world.teacher).post(URL, body(world.class_a, today), format="json")
     assert response.status_code == 400
     assert "暴雨停课" in response.json()["detail"]
@@ -192,10 +193,9 @@ def test_submit_query_count_constant_in_class_size(world, term, today, api, size
         assert api.post(URL, correction, format="json").status_code == 200
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_submits_make_exactly_one_report(world, term, today):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locking (run through make test)")
     from students.attendance import services as attendance
 
     barrier = threading.Barrier(4)
@@ -225,10 +225,9 @@ def test_concurrent_first_submits_make_exactly_one_report(world, term, today):
     assert sorted(outcomes) == [("ok", False), ("ok", False), ("ok", False), ("ok", True)]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_corrections_cannot_both_succeed(world, term, today):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locking (run through make test)")
     from students.attendance import services as attendance
     from students.errors import Conflict
 
@@ -262,8 +261,6 @@ def test_concurrent_corrections_cannot_both_succeed(world, term, today):
 
 
 def test_submit_does_not_wait_for_a_dead_broker(world, term, today, api, django_capture_on_commit_callbacks):
-    from tests.conftest import celery_configured
-
     with (
         celery_configured(broker_url="redis://127.0.0.1:1/0", task_always_eager=False),
         django_capture_on_commit_callbacks(execute=True),
@@ -283,15 +280,7 @@ def test_submit_evaluates_risk_after_commit(world, term, today, api, django_capt
 
     student = world.students_a[0]
     for day in (D(2026, 11, 23), D(2026, 11, 24)):  # Monday, Tuesday of this week
-        report = DailyReport.objects.create(
-            classroom=world.class_a,
-            school=world.school,
-            date=day,
-            enrolled_count=3,
-            present_count=2,
-            submitted_by=world.teacher,
-        )
-        Absence.objects.create(report=report, student=student, date=day, kind="unknown")
+        report(world.class_a, day, {student: "unknown"}, by=world.teacher)
     with django_capture_on_commit_callbacks(execute=True):
         api.as_user(world.teacher).post(URL, body(world.class_a, today, [absent(student)]), format="json")
     flag = RiskFlag.objects.get(student=student, rule_code="consecutive_absence")

@@ -1,10 +1,14 @@
 """Attendance and early-warning pages: take attendance, duty leader view, flags."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
 from students.attendance import risk
 from students.models import DailyReport, RiskFlag
+from tests import factories as f
+from tests.helpers import report
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +25,8 @@ def test_teacher_takes_attendance_on_the_page(world, term, today, client):
     a = world.students_a[0]
     response = client.post(url, {"date": today.isoformat(), f"kind_{a.pk}": "unexcused", f"note_{a.pk}": "电话未接通"})
     assert response.status_code == 302
-    report = DailyReport.objects.get(classroom=world.class_a, date=today)
-    assert report.present_count == 2
+    row = DailyReport.objects.get(classroom=world.class_a, date=today)
+    assert row.present_count == 2
     after = client.get(response["Location"]).content.decode()
     assert "已上报(第1版)" in after
     assert "已提交" in after
@@ -113,20 +117,9 @@ def test_manual_flag_from_student_page_form(world, client):
 
 
 def test_student_page_shows_term_calendar_and_flag_history(world, term, today, client):
-    from students.models import Absence
-
     s = world.students_a[0]
-    for day, kind in (("2026-11-23", "unexcused"), ("2026-11-24", None)):
-        report = DailyReport.objects.create(
-            classroom=world.class_a,
-            school=world.school,
-            date=day,
-            enrolled_count=3,
-            present_count=2 if kind else 3,
-            submitted_by=world.teacher,
-        )
-        if kind:
-            Absence.objects.create(report=report, student=s, date=day, kind=kind)
+    report(world.class_a, dt.date(2026, 11, 23), {s: "unexcused"}, by=world.teacher)
+    report(world.class_a, dt.date(2026, 11, 24), by=world.teacher)
     risk.raise_manual_flag(user=world.teacher, student_id=s.pk, category="weary", level="orange", note="不想上学")
     client.force_login(world.teacher)
     html = client.get(reverse("student-detail", args=[s.pk])).content.decode()
@@ -139,10 +132,10 @@ def test_student_page_shows_term_calendar_and_flag_history(world, term, today, c
 def test_home_shows_my_tasks_and_marks_them_read(world, client):
     from students.models import Notification
 
-    Notification.objects.create(
+    f.NotificationFactory(
         user=world.teacher, key="k1", kind="not_reported", text="七年级(1)班 11月25日的考勤还没有上报"
     )
-    Notification.objects.create(user=world.teacher2, key="k1", kind="not_reported", text="别人的提醒")
+    f.NotificationFactory(user=world.teacher2, key="k1", kind="not_reported", text="别人的提醒")
     client.force_login(world.teacher)
     html = client.get(reverse("home")).content.decode()
     assert "今日待办" in html

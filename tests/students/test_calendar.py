@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 
 from students.calendar import SchoolCalendar, add_working_days, is_working_day, working_days_between
-from students.models import Closure
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +15,7 @@ D = dt.date
 @pytest.fixture
 def calendar(db):
     term = f.TermFactory()
-    Closure.objects.create(
-        county=term.school_year.county, start_date=D(2026, 11, 6), end_date=D(2026, 11, 6), reason="暴雨停课"
-    )
+    f.ClosureFactory(county=term.school_year.county, start_date=D(2026, 11, 6), reason="暴雨停课")
     return SchoolCalendar(term.school_year.county_id)
 
 

@@ -17,7 +17,7 @@ from django.utils import translation
 from students import idnumber
 from students.models import Post, Student
 from tests import factories as f
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

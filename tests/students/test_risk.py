@@ -5,28 +5,11 @@ import datetime as dt
 import pytest
 
 from students.attendance import risk
-from students.models import Absence, DailyReport, Notification, RiskFlag, RiskRule
+from students.models import Notification, RiskFlag, RiskRule
+from tests.helpers import report
 
 pytestmark = pytest.mark.django_db
 D = dt.date
-
-
-def report(world, day, absences=None, classroom=None):
-    """A class's report for a past day: ``absences`` maps student → kind."""
-    classroom = classroom or world.class_a
-    absences = absences or {}
-    row = DailyReport.objects.create(
-        classroom=classroom,
-        school=classroom.school,
-        date=day,
-        enrolled_count=3,
-        present_count=3 - len(absences),
-        submitted_by=world.teacher,
-    )
-    Absence.objects.bulk_create(
-        Absence(report=row, student=student, date=day, kind=kind) for student, kind in absences.items()
-    )
-    return row
 
 
 def evaluate(world, as_of):
@@ -41,7 +24,7 @@ def flags(student, code=None):
 def test_streak_across_a_weekend_is_three_school_days(world, term):
     s = world.students_a[0]
     for day in (D(2026, 11, 19), D(2026, 11, 20), D(2026, 11, 23)):  # Thu, Fri, (weekend), Mon
-        report(world, day, {s: "unexcused"})
+        report(world.class_a, day, {s: "unexcused"}, by=world.teacher)
     evaluate(world, D(2026, 11, 23))
     [flag] = flags(s, "consecutive_absence")
     assert flag.level == "red"
@@ -53,9 +36,9 @@ def test_streak_across_a_weekend_is_three_school_days(world, term):
 
 def test_streak_across_national_day_holiday(world, term):
     s = world.students_a[0]
-    report(world, D(2026, 9, 30), {s: "unknown"})
-    report(world, D(2026, 10, 8), {s: "unexcused"})  # Oct 1-7 official holiday between
-    report(world, D(2026, 10, 9), {s: "unknown"})
+    report(world.class_a, D(2026, 9, 30), {s: "unknown"}, by=world.teacher)
+    report(world.class_a, D(2026, 10, 8), {s: "unexcused"}, by=world.teacher)  # Oct 1-7 official holiday between
+    report(world.class_a, D(2026, 10, 9), {s: "unknown"}, by=world.teacher)
     evaluate(world, D(2026, 10, 9))
     [flag] = flags(s, "consecutive_absence")
     assert flag.evidence["dates"] == ["2026-09-30", "2026-10-08", "2026-10-09"]
@@ -64,10 +47,10 @@ def test_streak_across_national_day_holiday(world, term):
 def test_makeup_workday_counts_as_a_school_day(world, term):
     s, t = world.students_a[:2]
     # s is present on the Saturday make-up workday 10-10: the streak breaks.
-    report(world, D(2026, 10, 8), {s: "unexcused", t: "unexcused"})
-    report(world, D(2026, 10, 9), {s: "unexcused", t: "unexcused"})
-    report(world, D(2026, 10, 10), {t: "unexcused"})
-    report(world, D(2026, 10, 12), {s: "unexcused"})
+    report(world.class_a, D(2026, 10, 8), {s: "unexcused", t: "unexcused"}, by=world.teacher)
+    report(world.class_a, D(2026, 10, 9), {s: "unexcused", t: "unexcused"}, by=world.teacher)
+    report(world.class_a, D(2026, 10, 10), {t: "unexcused"}, by=world.teacher)
+    report(world.class_a, D(2026, 10, 12), {s: "unexcused"}, by=world.teacher)
     evaluate(world, D(2026, 10, 12))
     assert flags(s, "consecutive_absence") == []
     [flag] = flags(t, "consecutive_absence")
@@ -77,7 +60,7 @@ def test_makeup_workday_counts_as_a_school_day(world, term):
 def test_sick_leave_does_not_count_toward_a_streak(world, term):
     s = world.students_a[0]
     for day, kind in ((D(2026, 11, 18), "sick"), (D(2026, 11, 19), "unexcused"), (D(2026, 11, 20), "unexcused")):
-        report(world, day, {s: kind})
+        report(world.class_a, day, {s: kind}, by=world.teacher)
     evaluate(world, D(2026, 11, 20))
     assert flags(s, "consecutive_absence") == []
 
@@ -86,7 +69,7 @@ def test_three_unexcused_in_twenty_school_days_is_orange(world, term):
     s = world.students_a[0]
     days = [D(2026, 11, d) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
     for day in days:
-        report(world, day, {s: "unexcused"} if day.day in (2, 6, 12) else {})
+        report(world.class_a, day, {s: "unexcused"} if day.day in (2, 6, 12) else {}, by=world.teacher)
     evaluate(world, D(2026, 11, 13))
     [flag] = flags(s, "recent_unexcused")
     assert flag.level == "orange"
@@ -97,7 +80,7 @@ def test_chronic_absence_is_yellow(world, term):
     s = world.students_a[0]
     days = [D(2026, 11, d) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
     for day in days:
-        report(world, day, {s: "sick"} if day.day == 4 else {})
+        report(world.class_a, day, {s: "sick"} if day.day == 4 else {}, by=world.teacher)
     evaluate(world, D(2026, 11, 13))
     [flag] = flags(s, "chronic_absence")
     assert flag.level == "yellow"
@@ -108,7 +91,7 @@ def test_chronic_absence_is_yellow(world, term):
 def test_evaluating_twice_raises_no_duplicates(world, term):
     s = world.students_a[0]
     for day in (D(2026, 11, 18), D(2026, 11, 19), D(2026, 11, 20)):
-        report(world, day, {s: "unexcused"})
+        report(world.class_a, day, {s: "unexcused"}, by=world.teacher)
     first = evaluate(world, D(2026, 11, 20))
     second = evaluate(world, D(2026, 11, 20))
     risk.nightly(as_of=D(2026, 11, 20))
@@ -120,9 +103,9 @@ def test_evaluating_twice_raises_no_duplicates(world, term):
 def test_growing_streak_updates_the_open_flag(world, term):
     s = world.students_a[0]
     for day in (D(2026, 11, 17), D(2026, 11, 18), D(2026, 11, 19)):
-        report(world, day, {s: "unexcused"})
+        report(world.class_a, day, {s: "unexcused"}, by=world.teacher)
     evaluate(world, D(2026, 11, 19))
-    report(world, D(2026, 11, 20), {s: "unexcused"})
+    report(world.class_a, D(2026, 11, 20), {s: "unexcused"}, by=world.teacher)
     evaluate(world, D(2026, 11, 20))
     [flag] = flags(s, "consecutive_absence")
     assert len(flag.evidence["dates"]) == 4
@@ -131,16 +114,16 @@ def test_growing_streak_updates_the_open_flag(world, term):
 def test_resolved_situation_is_not_raised_again(world, term):
     s = world.students_a[0]
     for day in (D(2026, 11, 17), D(2026, 11, 18), D(2026, 11, 19)):
-        report(world, day, {s: "unexcused"})
+        report(world.class_a, day, {s: "unexcused"}, by=world.teacher)
     evaluate(world, D(2026, 11, 19))
     flag = flags(s, "consecutive_absence")[0]
     risk.handle_flag(user=world.teacher, flag_id=flag.pk, action="resolve", note="已家访,学生返校")
     evaluate(world, D(2026, 11, 19))
     assert len(flags(s, "consecutive_absence")) == 1
     # A new streak later is a new situation.
-    report(world, D(2026, 11, 20))
+    report(world.class_a, D(2026, 11, 20), by=world.teacher)
     for day in (D(2026, 11, 23), D(2026, 11, 24), D(2026, 11, 25)):
-        report(world, day, {s: "unknown"})
+        report(world.class_a, day, {s: "unknown"}, by=world.teacher)
     evaluate(world, D(2026, 11, 25))
     assert len(flags(s, "consecutive_absence")) == 2
 
@@ -152,8 +135,8 @@ def test_changed_parameters_make_a_new_version_used_by_new_flags(world, term):
     assert rule.version == 2
     assert RiskRule.objects.filter(county=world.county, code="consecutive_absence").count() == 2
     s = world.students_a[0]
-    report(world, D(2026, 11, 19), {s: "unexcused"})
-    report(world, D(2026, 11, 20), {s: "unexcused"})
+    report(world.class_a, D(2026, 11, 19), {s: "unexcused"}, by=world.teacher)
+    report(world.class_a, D(2026, 11, 20), {s: "unexcused"}, by=world.teacher)
     evaluate(world, D(2026, 11, 20))
     [flag] = flags(s, "consecutive_absence")
     assert flag.rule_version == 2
@@ -164,7 +147,7 @@ def test_changed_parameters_make_a_new_version_used_by_new_flags(world, term):
 def test_red_flag_notifies_the_class_teacher_once(world, term):
     s = world.students_a[0]
     for day in (D(2026, 11, 18), D(2026, 11, 19), D(2026, 11, 20)):
-        report(world, day, {s: "unexcused"})
+        report(world.class_a, day, {s: "unexcused"}, by=world.teacher)
     evaluate(world, D(2026, 11, 20))
     evaluate(world, D(2026, 11, 20))
     notes = Notification.objects.filter(user=world.teacher, kind="risk_red")
@@ -174,7 +157,7 @@ def test_red_flag_notifies_the_class_teacher_once(world, term):
 
 
 def test_nightly_reminds_classes_that_did_not_report(world, term):
-    report(world, D(2026, 11, 25))  # class A reported, class B did not
+    report(world.class_a, D(2026, 11, 25), by=world.teacher)  # class A reported, class B did not
     assert risk.remind_not_reported(county_id=world.county.pk, day=D(2026, 11, 25)) == 1
     assert risk.remind_not_reported(county_id=world.county.pk, day=D(2026, 11, 25)) == 0
     note = Notification.objects.get(kind="not_reported")
@@ -188,7 +171,7 @@ def test_nightly_task_runs_through_celery(world, term):
 
     s = world.students_a[0]
     for day in (D(2026, 11, 18), D(2026, 11, 19), D(2026, 11, 20)):
-        report(world, day, {s: "unexcused"})
+        report(world.class_a, day, {s: "unexcused"}, by=world.teacher)
     summary = nightly_risk_evaluation.delay("2026-11-20").get()
     assert summary[str(world.county.pk)]["raised"] == 2
 
