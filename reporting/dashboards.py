@@ -27,7 +27,6 @@ changed at the school drops them at once.
 
 import dataclasses
 import datetime as dt
-import math
 import time
 
 from django.core.cache import cache
@@ -444,68 +443,3 @@ def county_dashboard(user, county_id=None, *, as_of: dt.datetime | None = None) 
         overdue_without_plan=max(total.overdue - len(with_plan), 0),
         reports=week_runs(K.COUNTY_WEEKLY, ReportRun.ScopeType.COUNTY, county.pk, week),
     )
-
-
-# --- benchmark -----------------------------------------------------------------------------------
-
-
-def _percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def bench_dashboards(*, repeat: int = 30, principal: str = "principal", bureau: str = "bureau") -> dict[str, dict]:
-    """Time both dashboards on an already seeded database through ``django.test.Client``.
-
-    The principal opens ``/dashboard/school/`` and the bureau ``/dashboard/county/``: one warm-up
-    request each (its queries are counted: the cold path), then ``repeat`` timed requests. Each
-    dashboard is timed twice: as users see it when they come back to it (``school``, ``county``:
-    the week's numbers from the short cache) and with the cache dropped before every request
-    (``school_uncached``, ``county_uncached``: everything computed, as on the first view after a
-    report was submitted). Returns per case ``{"p50": ms, "p95": ms, "max": ms, "queries": n,
-    "requests": repeat}``.
-    Run it with the clock where the seed left "today" (the bench's ``clock(day)``) and DEBUG off.
-    """
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
-
-    users = get_user_model().objects
-    school_user = users.get(username=principal)
-    school_id = dashboard_schools(school_user).order_by("code").values_list("pk", flat=True).first()
-    results: dict[str, dict] = {}
-    county_user = users.get(username=bureau)
-    for name, user, url, uncached in (
-        ("school", school_user, reverse("dashboard-school"), False),
-        ("school_uncached", school_user, reverse("dashboard-school"), True),
-        ("county", county_user, reverse("dashboard-county"), False),
-        ("county_uncached", county_user, reverse("dashboard-county"), True),
-    ):
-        client = Client()
-        client.force_login(user)
-        forget_school(school_id)
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        query_count = len(queries.captured_queries)  # now: later requests reset the connection's log
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} as {user} answered {response.status_code}")
-        times = []
-        for _ in range(repeat):
-            if uncached:
-                forget_school(school_id)
-            began = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - began) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"{url} as {user} answered {response.status_code}")
-        results[name] = {
-            "p50": round(_percentile(times, 50), 1),
-            "p95": round(_percentile(times, 95), 1),
-            "max": round(max(times), 1),
-            "queries": query_count,
-            "requests": repeat,
-        }
-    return results

@@ -21,7 +21,6 @@ import datetime as dt
 import io
 import ipaddress
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
@@ -1313,68 +1312,4 @@ def run_summary(run: ReportRun) -> dict:
         "created_at": run.created_at.isoformat() if run.created_at else None,
         "url": run_page_url(run),
         "file_url": run_file_url(run) if run.status == ReportRun.Status.DONE else None,
-    }
-
-
-# --- benchmark --------------------------------------------------------------------------------
-
-
-def bench_ledger(user, *, repeat: int = 3) -> dict:
-    """The dropout ledger export against a bare openpyxl write-only loop writing the same rows.
-
-    ``ledger_seconds`` is the whole export (scope, queries, formatting, writing); ``bare_seconds``
-    writes the very same values, already in memory, with nothing else but the styling required
-    (ID / 学籍号 cells as text, done the cheap way: one reused cell per column). ``ratio`` =
-    bare / ledger: the ledger's throughput relative to the bare loop (the target is ≥ 0.8).
-    Runs alternate and the best of each is kept, so a busy machine slows both alike.
-    """
-    ctx = context_for_user(user)
-    with translation.override("zh-hans"):
-        year_start = ctx.year_start
-        everyone = ctx.cases.filter(_dropouts_q(year_start))
-        written = list(_dropout_rows(ctx, everyone, Side.load(everyone), Labels()))
-        sheets = [[row for struck, row in written if not struck], [row for struck, row in written if struck]]
-    text_columns = [DROPOUT_HEADERS.index(name) for name in DROPOUT_TEXT]
-
-    def bare() -> None:
-        wb = Workbook(write_only=True)
-        for index, sheet_rows in enumerate(sheets):
-            ws = wb.create_sheet(title=f"sheet{index}")
-            ws.append(DROPOUT_HEADERS)
-            cells = [(column, _formatted(ws, TEXT_FORMAT)) for column in text_columns]
-            for values in sheet_rows:
-                row = list(values)
-                for column, cell in cells:
-                    if row[column] is not None:
-                        cell.value = row[column]
-                        row[column] = cell
-                ws.append(row)
-        wb.save(io.BytesIO())
-
-    def ledger() -> None:
-        scoping.forget_scope(user)
-        write_dropouts(user, out=io.BytesIO())
-
-    def timed(func) -> tuple[float, float]:
-        wall, cpu = time.perf_counter(), time.process_time()
-        func()
-        return time.perf_counter() - wall, time.process_time() - cpu
-
-    # Alternate the two so that a busy machine slows both alike; keep the best of each.
-    bare_times, ledger_times = [], []
-    for _ in range(max(1, repeat)):
-        bare_times.append(timed(bare))
-        ledger_times.append(timed(ledger))
-    bare_seconds, ledger_seconds = min(t[0] for t in bare_times), min(t[0] for t in ledger_times)
-    bare_cpu, ledger_cpu = min(t[1] for t in bare_times), min(t[1] for t in ledger_times)
-    rows = len(written)
-    return {
-        "rows": rows,
-        "ledger_seconds": round(ledger_seconds, 4),
-        "bare_seconds": round(bare_seconds, 4),
-        "ledger_rows_per_second": round(rows / ledger_seconds) if ledger_seconds else None,
-        "bare_rows_per_second": round(rows / bare_seconds) if bare_seconds else None,
-        "ratio": round(bare_seconds / ledger_seconds, 3) if ledger_seconds else None,
-        # This process's CPU only (the database server's work is not in it): steadier on a busy machine.
-        "ratio_cpu": round(bare_cpu / ledger_cpu, 3) if ledger_cpu else None,
     }

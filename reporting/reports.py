@@ -5,14 +5,13 @@ dashboards use), writes them to an .xlsx (Chinese headers, a title row with scop
 frozen header, filters, the formulas written under the table) and returns the same numbers as
 ``data`` for the report page and the API. Builders report progress as they go.
 
-Also here: the principal's sign-off of a school weekly report, and the county report's benchmark.
+Also here: the principal's sign-off of a school weekly report.
 """
 
 import datetime as dt
 import io
-import time
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -646,70 +645,3 @@ def sign_run(*, user, run_id, note: str = "") -> ReportSignature:
             return ReportSignature.objects.create(run=run, user=user, note=(note or "")[:300])
     except IntegrityError as exc:
         raise Conflict("该报表已签发") from exc
-
-
-# --- benchmark -----------------------------------------------------------------------------------
-
-
-def bench_county_weekly(county_id: int, period: str, *, repeat: int = 3) -> dict[str, float]:
-    """Seconds (best of ``repeat``) for the county weekly report and what it is measured against.
-
-    - ``numbers``: the report's numbers, as the page and the API serve them;
-    - ``report``: the whole builder, numbers and the .xlsx (no storage);
-    - ``bare_sql``: the SQL of every query the numbers need, run straight through the cursor and
-      fetched;
-    - ``bare_xlsx``: a bare openpyxl write-only loop writing the report's cell values (one row per
-      school and the total, percentages formatted as percentages), with nothing else.
-    """
-    county = County.objects.get(pk=county_id)
-    run = ReportRun(
-        kind=K.COUNTY_WEEKLY,
-        period=period,
-        scope_type=ReportRun.ScopeType.COUNTY,
-        scope_id=county.pk,
-        scope_name=county.name,
-    )
-    start, end = period_bounds(period)
-    classrooms = Classroom.objects.filter(school__county_id=county.pk)
-    statements = [
-        qs.query.sql_with_params() for qs in metrics.bare_querysets(classrooms, start, end, timezone.localdate())
-    ]
-    data, _numbers = _county_numbers(run, lambda _pct: None)
-    values = [_school_row(index, unit) for index, unit in enumerate(data["schools"], start=1)]
-    values.append(_school_row(None, {**data["total"], "code": ""}))
-    pct_columns = [index for index, (_header, kind) in enumerate(SCHOOL_COLUMNS) if kind == PCT]
-
-    def numbers() -> None:
-        _county_numbers(run, lambda _pct: None)
-
-    def report() -> None:
-        _build_county(run, lambda _pct: None)
-
-    def bare_sql() -> None:
-        with connection.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                cursor.fetchall()
-
-    def bare_xlsx() -> None:
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("sheet")
-        ws.append([header for header, _kind in SCHOOL_COLUMNS])
-        for row in values:
-            row = list(row)
-            for index in pct_columns:
-                if row[index] is not None:
-                    cell = WriteOnlyCell(ws, value=row[index] / 100)
-                    cell.number_format = "0.00%"
-                    row[index] = cell
-            ws.append(row)
-        wb.save(io.BytesIO())
-
-    timings: dict[str, list[float]] = {"numbers": [], "report": [], "bare_sql": [], "bare_xlsx": []}
-    # Alternated, best of each: a busy machine slows all alike.
-    for _ in range(repeat):
-        for name, func in (("numbers", numbers), ("report", report), ("bare_sql", bare_sql), ("bare_xlsx", bare_xlsx)):
-            began = time.perf_counter()
-            func()
-            timings[name].append(time.perf_counter() - began)
-    return {name: min(times) for name, times in timings.items()}
