@@ -19,15 +19,14 @@ from casework.models import CaseActivity, DropoutCase, ReturnPlan
 from reporting.ledgers import (
     DROPOUT_HEADERS,
     DROPOUT_TEXT,
-    TEXT_FORMAT,
     Labels,
     Side,
     _dropout_rows,
     _dropouts_q,
-    _formatted,
     context_for_user,
     write_dropouts,
 )
+from reporting.xlsx import TEXT_FORMAT, formatted
 from students import scoping
 from students.models import Student, User
 
@@ -62,7 +61,7 @@ def time_ledger(user, *, repeat: int = 3) -> dict:
         for index, sheet_rows in enumerate(sheets):
             ws = wb.create_sheet(title=f"sheet{index}")
             ws.append(DROPOUT_HEADERS)
-            cells = [(column, _formatted(ws, TEXT_FORMAT)) for column in text_columns]
+            cells = [(column, formatted(ws, TEXT_FORMAT)) for column in text_columns]
             for values in sheet_rows:
                 row = list(values)
                 for column, cell in cells:

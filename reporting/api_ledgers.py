@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from . import ledgers
 from .models import DownloadLog
+from .xlsx import XLSX_CONTENT_TYPE
 
 SCREENING_NOT_READY = "排查比对功能尚未上线"
 
@@ -26,7 +27,7 @@ SCREENING_NOT_READY = "排查比对功能尚未上线"
 class XlsxRenderer(BaseRenderer):
     """Lets clients ask for the spreadsheet type; errors under it are still JSON bodies."""
 
-    media_type = ledgers.XLSX_CONTENT_TYPE
+    media_type = XLSX_CONTENT_TYPE
     format = "xlsx"
     charset = None
     render_style = "binary"
@@ -38,7 +39,7 @@ class XlsxRenderer(BaseRenderer):
 
 
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=ledgers.XLSX_CONTENT_TYPE)
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     ascii_name = "ledger.xlsx"
     response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     response["Cache-Control"] = "no-store"
@@ -86,7 +87,7 @@ RunAccepted = inline_serializer(
         OpenApiParameter("classroom", OpenApiTypes.INT, description="只导出该班级"),
     ],
     responses={
-        (200, ledgers.XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="xlsx 文件"),
+        (200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="xlsx 文件"),
         (202, "application/json"): OpenApiResponse(RunAccepted, description="全县台账已转入后台生成"),
         404: OpenApiResponse(description="台账、学校或班级不存在或无权查看"),
     },

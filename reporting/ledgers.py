@@ -6,8 +6,8 @@ openpyxl in write-only mode so that a county-wide file streams instead of buildi
 - a title row (A1) naming the scope and the ledger, "数据截至 YYYY-MM-DD HH:MM" (Asia/Shanghai) in A2,
   Chinese headers on row 3, frozen below the header, an autofilter over header and data;
 - 身份证号 and 学籍号 as text (``@``), dates as real dates (``yyyy-mm-dd``);
-- no formula injection: any text starting with ``= + - @`` (or a tab / carriage return) gets a
-  leading apostrophe, so it is stored as a string and never evaluated;
+- no formula injection (``xlsx.cell_text``: any text starting with ``= + - @``, a tab or a
+  carriage return gets a leading apostrophe, so it is stored as a string and never evaluated);
 - ID numbers masked but for the last four digits for roles that may not see them;
 - only cases the exporter may see (``casework.selectors.cases_visible_to``), loaded as plain
   values in a constant number of queries whatever the number of rows.
@@ -29,10 +29,6 @@ from django.db.models import Case, Count, FilteredRelation, Q, QuerySet, Value, 
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from casework import selectors as case_selectors
 from casework.models import CaseActivity, DropoutCase, Measure
@@ -43,8 +39,8 @@ from students.models import Classroom, County, Guardian, Post, School, SchoolYea
 
 from . import runs
 from .models import DownloadLog, ReportRun
+from .xlsx import HEADER_ALIGN, HEADER_FONT, SheetWriter, cell_text, new_workbook, styled
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Exports up to this many rows are generated in the request; a bigger county-wide one is a job.
 DIRECT_MAX_ROWS = 5000
 # A queued or running county ledger younger than this is reused instead of starting another.
@@ -87,23 +83,6 @@ def direct_max_rows() -> int:
 
 
 # --- cell values ------------------------------------------------------------------------------
-
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_text(value) -> str | None:
-    """Text as a cell may safely hold it: None when empty, control characters dropped, formulas defused."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        value = str(value)
-    if not value:
-        return None
-    if not value.isprintable() and ILLEGAL_CHARACTERS_RE.search(value):  # isprintable: a fast C pre-check
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith(_FORMULA_PREFIXES):
-        value = "'" + value
-    return value
 
 
 def _person(display_name: str | None, username: str | None, phone: str | None = None) -> str:
@@ -505,13 +484,6 @@ def _class_label(c: dict) -> str:
 
 # --- writing ----------------------------------------------------------------------------------
 
-TITLE_FONT = Font(bold=True, size=14)
-NOTE_FONT = Font(size=10, color="555555")
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
-TEXT_FORMAT = "@"
-
 WIDTHS = {
     "序号": 6,
     "县(区)": 10,
@@ -558,88 +530,38 @@ WIDTHS = {
 DATE_WIDTH = 12
 
 
-class SheetWriter:
-    """One worksheet: title, note, header on row 3, frozen and filtered; ID/学籍号 cells as text."""
-
-    def __init__(
-        self,
-        wb: Workbook,
-        *,
-        sheet_title: str,
-        title: str,
-        note: str,
-        headers: list[str],
-        text_columns: Iterable[str] = (),
-        date_columns: Iterable[str] = (),
-        widths: dict[str, float] | None = None,
-        extra_widths: dict[str, float] | None = None,
-    ) -> None:
-        ws = wb.create_sheet(title=sheet_title)
-        self.ws = ws
-        self.headers = headers
-        self.rows = 0  # table rows below the header
-        self.written = 0  # every row, title and extras included
-        date_columns = set(date_columns)
-        # Column widths (like the frozen pane) go into the sheet's head: set before the first row.
-        for index, header in enumerate(headers, 1):
-            width = (widths or {}).get(header) or (DATE_WIDTH if header in date_columns else WIDTHS.get(header, 12))
-            ws.column_dimensions[get_column_letter(index)].width = width
-        for letter, width in (extra_widths or {}).items():
-            ws.column_dimensions[letter].width = width
-        ws.freeze_panes = "A4"
-        ws.print_title_rows = "3:3"
-        ws.page_setup.orientation = "landscape"
-        ws.append([_styled(ws, title, font=TITLE_FONT)])
-        ws.append([_styled(ws, note, font=NOTE_FONT)])
-        ws.append(
-            [_styled(ws, header, font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGN) for header in headers]
-        )
-        self.written = 3
-        # One reusable text cell per ID / 学籍号 column (write-only rows are written as they are appended).
-        # Dates need nothing: openpyxl gives a date value the yyyy-mm-dd format itself, and faster.
-        self._styled = [(headers.index(name), _formatted(ws, TEXT_FORMAT)) for name in text_columns]
-
-    def append(self, row: list) -> None:
-        for index, cell in self._styled:
-            value = row[index]
-            if value is not None:
-                cell.value = value
-                row[index] = cell
-        self.ws.append(row)
-        self.rows += 1
-        self.written += 1
-
-    def raw(self, row: list, *, height: float | None = None) -> None:
-        """A row outside the table (totals, signatures): not counted, not filtered."""
-        if height:
-            self.ws.row_dimensions[self.written + 1].height = height  # before the row is written
-        self.ws.append(row)
-        self.written += 1
-
-    def finish(self, rows: int | None = None) -> None:
-        last_row = 3 + (self.rows if rows is None else rows)
-        self.ws.auto_filter.ref = f"A3:{get_column_letter(len(self.headers))}{last_row}"
-
-
-def _styled(ws, value, **style) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=cell_text(value))
-    for name, setting in style.items():
-        setattr(cell, name, setting)
-    return cell
-
-
-def _formatted(ws, number_format: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws)
-    cell.number_format = number_format
-    return cell
+def _sheet(
+    wb,
+    *,
+    sheet_title: str,
+    title: str,
+    note: str,
+    headers: list[str],
+    text_columns: Iterable[str] = (),
+    date_columns: Iterable[str] = (),
+    widths: dict[str, float] | None = None,
+    extra_widths: dict[str, float] | None = None,
+) -> SheetWriter:
+    """A ledger's sheet through reporting.xlsx, with the ledgers' column widths."""
+    date_columns = set(date_columns)
+    column_widths = [
+        (widths or {}).get(header) or (DATE_WIDTH if header in date_columns else WIDTHS.get(header, 12))
+        for header in headers
+    ]
+    return SheetWriter(
+        wb,
+        sheet_title=sheet_title,
+        title=title,
+        note=note,
+        headers=headers,
+        widths=column_widths,
+        text_columns=text_columns,
+        extra_widths=extra_widths,
+    )
 
 
 def _workbook(title: str, ctx: Context) -> Workbook:
-    wb = Workbook(write_only=True)
-    wb.properties.title = title
-    wb.properties.creator = "控辍保学"
-    wb.properties.lastModifiedBy = ctx.exported_by[:50]
-    return wb
+    return new_workbook(title=title, exported_by=ctx.exported_by)
 
 
 def _note(ctx: Context) -> str:
@@ -807,7 +729,7 @@ def _write_dropouts(ctx: Context, out, progress=None) -> Written:
         wb = _workbook("辍学学生台账", ctx)
 
         def new_sheet(sheet_title: str, name: str) -> SheetWriter:
-            return SheetWriter(
+            return _sheet(
                 wb,
                 sheet_title=sheet_title,
                 title=_title(ctx, name),
@@ -923,7 +845,7 @@ def _write_suspected(ctx: Context, out, progress=None) -> Written:
         qs = ctx.cases.filter(_suspected_q(ctx.year_start))
         tick = _Ticker(progress, qs.count() if progress else 0)
         wb = _workbook("疑似辍学学生台账", ctx)
-        sheet = SheetWriter(
+        sheet = _sheet(
             wb,
             sheet_title="疑似辍学学生台账",
             title=_title(ctx, "疑似辍学学生台账"),
@@ -1024,7 +946,7 @@ def _write_returns(ctx: Context, out, progress=None) -> Written:
             counts = by_township.setdefault(township or "(未登记户籍村)", [0, 0, 0])
             counts[0] += 1
             counts[1 if back else 2] += 1
-        summary = SheetWriter(
+        summary = _sheet(
             wb,
             sheet_title="汇总",
             title=_title(ctx, "控辍保学劝返清单"),
@@ -1036,12 +958,12 @@ def _write_returns(ctx: Context, out, progress=None) -> Written:
         for township, counts in by_township.items():
             summary.append([cell_text(township), *counts])
         totals = [sum(c[i] for c in by_township.values()) for i in range(3)]
-        summary.raw([_styled(summary.ws, "合计", font=HEADER_FONT), *totals])
+        summary.raw([styled(summary.ws, "合计", font=HEADER_FONT), *totals])
         summary.raw([])
-        summary.raw([_styled(summary.ws, "签字栏", font=HEADER_FONT)])
-        summary.raw([_styled(summary.ws, name, font=HEADER_FONT, alignment=HEADER_ALIGN) for name in SIGNATORIES])
+        summary.raw([styled(summary.ws, "签字栏", font=HEADER_FONT)])
+        summary.raw([styled(summary.ws, name, font=HEADER_FONT, alignment=HEADER_ALIGN) for name in SIGNATORIES])
         summary.raw([], height=40)
-        summary.raw([_styled(summary.ws, "签字日期:    年    月    日")])
+        summary.raw([styled(summary.ws, "签字日期:    年    月    日")])
         summary.finish()
 
         sections = (
@@ -1050,7 +972,7 @@ def _write_returns(ctx: Context, out, progress=None) -> Written:
             ("未返校名单", [item for item in rows if not item[1]]),
         )
         for sheet_title, section in sections:
-            sheet = SheetWriter(
+            sheet = _sheet(
                 wb,
                 sheet_title=sheet_title,
                 title=_title(ctx, f"劝返清单 · {sheet_title}"),

@@ -1,22 +1,17 @@
 """The weekly and monthly reports: class, school (值班领导周报告 / 在校学生登记表) and county.
 
 Each builder takes a run, asks :mod:`reporting.metrics` for the numbers (the same functions the
-dashboards use), writes them to an .xlsx (Chinese headers, a title row with scope and data-as-of,
-frozen header, filters, the formulas written under the table) and returns the same numbers as
-``data`` for the report page and the API. Builders report progress as they go.
+dashboards use), writes them to an .xlsx through :mod:`reporting.xlsx` (Chinese headers, a title
+row with scope and data-as-of, frozen header, filters, the formulas written under the table) and
+returns the same numbers as ``data`` for the report page and the API. Builders report progress
+as they go.
 
 Also here: the principal's sign-off of a school weekly report.
 """
 
-import datetime as dt
-import io
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from students.errors import Conflict, InvalidTransition, OutOfScope
 from students.models import GRADE_NAMES, Classroom, County, Post, School
@@ -24,135 +19,9 @@ from students.models import GRADE_NAMES, Classroom, County, Post, School
 from . import metrics
 from .models import ReportRun, ReportSignature
 from .runs import BuildResult, Progress, builder, period_bounds, runs_visible_to, scope_classrooms
+from .xlsx import DATE, INT, PCT, TEXT, Sheet, new_workbook, workbook_bytes
 
 K = ReportRun.Kind
-
-# --- Excel ---------------------------------------------------------------------------------------
-
-TEXT, INT, PCT, DATE = "text", "int", "pct", "date"
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
-BOLD = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=14)
-GREY_FONT = Font(color="595959")
-CENTRED = Alignment(horizontal="center", vertical="center", wrap_text=True)
-FORMULA_START = ("=", "+", "-", "@")
-
-
-def safe_text(value):
-    """Cells that Excel would read as a formula are written as text (no formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
-
-
-class Sheet:
-    """One table: title row, scope / data-as-of row, header row (frozen, filtered), rows, total, notes.
-
-    Rows are collected first and written in one pass to a write-only worksheet (column widths
-    must precede the rows there), which keeps the county report's file cheap to make.
-    """
-
-    def __init__(self, wb: Workbook, title: str, *, heading: str, subtitle: str, columns, freeze_cols: int = 0):
-        self.wb = wb
-        self.title = title
-        self.heading = heading
-        self.subtitle = subtitle
-        self.columns = columns  # [(header, kind)]
-        self.kinds = [kind for _header, kind in columns]
-        self.freeze_cols = freeze_cols
-        self.widths = [max(_display_width(header), 6) for header, _kind in columns]
-        self.body: list[list] = []
-
-    @property
-    def rows(self) -> int:
-        return len(self.body)
-
-    def append(self, values) -> None:
-        values = list(values)
-        if len(values) != len(self.columns):
-            raise ValueError(f"{self.title}: {len(values)} values for {len(self.columns)} columns")
-        self.body.append(values)
-
-    def _measure(self, values) -> None:
-        for index, value in enumerate(values):
-            if value is not None:
-                width = _display_width(value) + 2
-                if width > self.widths[index]:
-                    self.widths[index] = min(width, 60)
-
-    def _cells(self, ws, values, *, total: bool = False) -> list:
-        cells = []
-        for kind, value in zip(self.kinds, values, strict=True):
-            if value is None or value == "":
-                value, number_format = None, None
-            elif kind == PCT:
-                value, number_format = value / 100, "0.00%"
-            elif kind == DATE:
-                value = dt.date.fromisoformat(value) if isinstance(value, str) else value
-                number_format = "yyyy-mm-dd"
-            elif kind == INT:
-                number_format = None
-            else:
-                value, number_format = safe_text(str(value)), None
-            if number_format is None and not total:
-                cells.append(value)
-                continue
-            cell = WriteOnlyCell(ws, value=value)
-            if number_format:
-                cell.number_format = number_format
-            if total:
-                cell.font = BOLD
-                cell.fill = TOTAL_FILL
-            cells.append(cell)
-        return cells
-
-    def finish(self, *, total=None, notes=()) -> None:
-        ws = self.wb.create_sheet(self.title)
-        for values in self.body:
-            self._measure(values)
-        for index, width in enumerate(self.widths, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width + 2
-        ws.freeze_panes = f"{get_column_letter(self.freeze_cols + 1)}4"
-        ws.auto_filter.ref = f"A3:{get_column_letter(len(self.columns))}{3 + len(self.body)}"
-        ws.append([_styled(ws, self.heading, font=TITLE_FONT)])
-        ws.append([_styled(ws, self.subtitle, font=GREY_FONT)])
-        ws.append(
-            [_styled(ws, header, font=BOLD, fill=HEADER_FILL, alignment=CENTRED) for header, _kind in self.columns]
-        )
-        for values in self.body:
-            ws.append(self._cells(ws, values))
-        if total is not None:
-            ws.append(self._cells(ws, total, total=True))
-        if notes:
-            ws.append([])
-            for note in notes:
-                ws.append([safe_text(note)])
-
-
-def _styled(ws, value, *, font=None, fill=None, alignment=None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=safe_text(value))
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if alignment is not None:
-        cell.alignment = alignment
-    return cell
-
-
-def new_workbook() -> Workbook:
-    return Workbook(write_only=True)
-
-
-def workbook_bytes(wb: Workbook) -> bytes:
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def formula_notes(*keys: str) -> list[str]:

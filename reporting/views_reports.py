@@ -23,9 +23,9 @@ from students.models import Classroom, County, School
 from . import metrics, runs
 from .models import DownloadLog, ReportRun
 from .reports import can_sign, sign_run
+from .xlsx import XLSX_CONTENT_TYPE
 
 PAGE_SIZE = 30
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 K = ReportRun.Kind
 S = ReportRun.Status
 CLASS_OPTIONS_LIMIT = 500
@@ -86,7 +86,7 @@ def file_response(request, run: ReportRun) -> FileResponse:
     log_run_download(request, run)
     stamp = run.period or timezone.localtime(run.created_at).strftime("%Y%m%d")
     name = f"{run.scope_name}-{run.get_kind_display()}-{stamp}.xlsx".replace("/", "-")
-    return FileResponse(run.file.open("rb"), as_attachment=True, filename=name, content_type=XLSX)
+    return FileResponse(run.file.open("rb"), as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
 
 
 # --- generate form -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from casework import services
 from casework.models import DropoutCase
-from reporting import ledgers, runs
+from reporting import ledgers, runs, xlsx
 from reporting.admin import DownloadLogAdmin, ReportRunAdmin
 from reporting.models import DownloadLog, ReportRun
 from students.models import Student
@@ -280,10 +280,10 @@ def test_a_formula_in_a_name_is_written_as_text(world, cases, api):
 
 def test_cell_text_defuses_every_formula_prefix():
     for value in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
-        assert ledgers.cell_text(value) == "'" + value
-    assert ledgers.cell_text("张伟") == "张伟"
-    assert ledgers.cell_text("") is None
-    assert ledgers.cell_text("a\x00b\x1fc") == "abc"
+        assert xlsx.cell_text(value) == "'" + value
+    assert xlsx.cell_text("张伟") == "张伟"
+    assert xlsx.cell_text("") is None
+    assert xlsx.cell_text("a\x00b\x1fc") == "abc"
 
 
 # --- 疑似辍学学生台账 ---------------------------------------------------------------------------

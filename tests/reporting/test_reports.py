@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from casework import services as case_services
 from casework.models import DropoutCase, FollowUp
-from reporting import metrics, reports, runs
+from reporting import metrics, reports, runs, xlsx
 from reporting.models import DownloadLog, ReportRun, ReportSignature
 from students.errors import Conflict, InvalidTransition, OutOfScope
 from students.models import Absence, DailyReport, RiskFlag, Student
@@ -355,8 +355,8 @@ def test_formula_like_text_is_written_as_text(county):
     notes = [r[7] for r in rows_of(ws) if r[7]]
     assert notes
     assert all(n.startswith("'=") for n in notes)
-    assert reports.safe_text("@x") == "'@x"
-    assert reports.safe_text("张三") == "张三"
+    assert xlsx.cell_text("@x") == "'@x"
+    assert xlsx.cell_text("张三") == "张三"
 
 
 # --- API ------------------------------------------------------------------------------------------
