@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
-from reporting.dashboards import dashboard_schools, forget_school
+from reporting.selectors import dashboard_schools, forget_school
 
 from .core import BenchContext, BenchResult, clock, full_size_target, percentile, seed_day
 

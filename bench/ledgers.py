@@ -16,16 +16,8 @@ from django.utils import translation
 from openpyxl import Workbook
 
 from casework.models import CaseActivity, DropoutCase, ReturnPlan
-from reporting.ledgers import (
-    DROPOUT_HEADERS,
-    DROPOUT_TEXT,
-    Labels,
-    Side,
-    _dropout_rows,
-    _dropouts_q,
-    context_for_user,
-    write_dropouts,
-)
+from reporting.ledgers import dropouts, write_dropouts
+from reporting.ledgers.shared import Labels, Side, context_for_user, dropouts_q
 from reporting.xlsx import TEXT_FORMAT, formatted
 from students import scoping
 from students.models import Student, User
@@ -33,7 +25,7 @@ from students.models import Student, User
 from .core import FULL_SIZE, BenchContext, BenchResult, clock, full_size_target, seed_day
 
 # The ledger's throughput is measured at the size from which a county-wide export becomes a
-# background job (ledgers.DIRECT_MAX_ROWS): the seed's own ledger (~130 rows on 100,000
+# background job (ledgers.shared.DIRECT_MAX_ROWS): the seed's own ledger (~130 rows on 100,000
 # students) is too small for a throughput, its fixed cost (queries, workbook parts) would be all
 # it measures.
 LEDGER_ROWS = 5_000
@@ -51,16 +43,16 @@ def time_ledger(user, *, repeat: int = 3) -> dict:
     ctx = context_for_user(user)
     with translation.override("zh-hans"):
         year_start = ctx.year_start
-        everyone = ctx.cases.filter(_dropouts_q(year_start))
-        written = list(_dropout_rows(ctx, everyone, Side.load(everyone), Labels()))
+        everyone = ctx.cases.filter(dropouts_q(year_start))
+        written = list(dropouts.rows(ctx, everyone, Side.load(everyone), Labels()))
         sheets = [[row for struck, row in written if not struck], [row for struck, row in written if struck]]
-    text_columns = [DROPOUT_HEADERS.index(name) for name in DROPOUT_TEXT]
+    text_columns = [dropouts.HEADERS.index(name) for name in dropouts.TEXT_COLUMNS]
 
     def bare() -> None:
         wb = Workbook(write_only=True)
         for index, sheet_rows in enumerate(sheets):
             ws = wb.create_sheet(title=f"sheet{index}")
-            ws.append(DROPOUT_HEADERS)
+            ws.append(dropouts.HEADERS)
             cells = [(column, formatted(ws, TEXT_FORMAT)) for column in text_columns]
             for values in sheet_rows:
                 row = list(values)
@@ -111,7 +103,7 @@ def ledger_volume(rows: int, *, seed: int = 1):
     """
     ctx = context_for_user(User.objects.get(username="bureau"))
     with transaction.atomic():
-        templates = list(ctx.cases.filter(_dropouts_q(ctx.year_start)).order_by("pk"))
+        templates = list(ctx.cases.filter(dropouts_q(ctx.year_start)).order_by("pk"))
         missing = rows - len(templates)
         added = 0
         if templates and missing > 0:

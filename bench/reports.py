@@ -12,8 +12,8 @@ from openpyxl.cell import WriteOnlyCell
 
 from reporting import metrics, reports
 from reporting.models import ReportRun
-from reporting.reports import PCT
-from reporting.runs import period_bounds, previous_iso_week
+from reporting.periods import period_bounds, previous_iso_week
+from reporting.xlsx import PCT, PCT_FORMAT
 from students.models import Classroom, County
 
 from .core import BenchContext, BenchResult, clock, full_size_target, seed_day
@@ -42,16 +42,16 @@ def time_county_weekly(county_id: int, period: str, *, repeat: int = 3) -> dict[
     statements = [
         qs.query.sql_with_params() for qs in metrics.bare_querysets(classrooms, start, end, timezone.localdate())
     ]
-    data, _numbers = reports._county_numbers(run, lambda _pct: None)
-    values = [reports._school_row(index, unit) for index, unit in enumerate(data["schools"], start=1)]
-    values.append(reports._school_row(None, {**data["total"], "code": ""}))
+    data, _numbers = reports.county_numbers(run, lambda _pct: None)
+    values = [reports.school_row(index, unit) for index, unit in enumerate(data["schools"], start=1)]
+    values.append(reports.school_row(None, {**data["total"], "code": ""}))
     pct_columns = [index for index, (_header, kind) in enumerate(reports.SCHOOL_COLUMNS) if kind == PCT]
 
     def numbers() -> None:
-        reports._county_numbers(run, lambda _pct: None)
+        reports.county_numbers(run, lambda _pct: None)
 
     def report() -> None:
-        reports._build_county(run, lambda _pct: None)
+        reports.build_county(run, lambda _pct: None)
 
     def bare_sql() -> None:
         with connection.cursor() as cursor:
@@ -68,7 +68,7 @@ def time_county_weekly(county_id: int, period: str, *, repeat: int = 3) -> dict[
             for index in pct_columns:
                 if row[index] is not None:
                     cell = WriteOnlyCell(ws, value=row[index] / 100)
-                    cell.number_format = "0.00%"
+                    cell.number_format = PCT_FORMAT
                     row[index] = cell
             ws.append(row)
         wb.save(io.BytesIO())

@@ -546,7 +546,8 @@ def _add_cases(unit: Unit, counts: dict) -> None:
 # --- detail tables of the weekly reports ----------------------------------------------------------
 
 
-def _day_label(day: dt.date) -> str:
+def day_label(day: dt.date) -> str:
+    """'11-23(周一)'."""
     return f"{day:%m-%d}(周{WEEKDAYS[day.weekday()]})"
 
 
@@ -692,7 +693,7 @@ def school_week(school_id: int, county_id: int, start: dt.date, end: dt.date, *,
         .order_by("due_on", "pk")
     ]
     return {
-        "days": [{"date": day.isoformat(), "label": _day_label(day), "school_day": day in days} for day in all_days],
+        "days": [{"date": day.isoformat(), "label": day_label(day), "school_day": day in days} for day in all_days],
         "register": {str(k): v for k, v in register.items()},
         "teachers": {str(k): v for k, v in teachers.items()},
         "absentees": absentees,

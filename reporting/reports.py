@@ -4,21 +4,18 @@ Each builder takes a run, asks :mod:`reporting.metrics` for the numbers (the sam
 dashboards use), writes them to an .xlsx through :mod:`reporting.xlsx` (Chinese headers, a title
 row with scope and data-as-of, frozen header, filters, the formulas written under the table) and
 returns the same numbers as ``data`` for the report page and the API. Builders report progress
-as they go.
-
-Also here: the principal's sign-off of a school weekly report.
+as they go. ``services.BUILDERS`` maps each kind to its builder.
 """
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 
-from students.errors import Conflict, InvalidTransition, OutOfScope
-from students.models import GRADE_NAMES, Classroom, County, Post, School
+from students.models import GRADE_NAMES, Classroom, County, School
 
 from . import metrics
-from .models import ReportRun, ReportSignature
-from .runs import BuildResult, Progress, builder, period_bounds, runs_visible_to, scope_classrooms
+from .building import BuildResult, Progress
+from .models import ReportRun
+from .periods import period_bounds
 from .xlsx import DATE, INT, PCT, TEXT, Sheet, new_workbook, workbook_bytes
 
 K = ReportRun.Kind
@@ -26,6 +23,15 @@ K = ReportRun.Kind
 
 def formula_notes(*keys: str) -> list[str]:
     return [f"注:{metrics.FORMULAS[key]}" for key in keys]
+
+
+def scope_classrooms(run: ReportRun):
+    """Classrooms covered by a run's scope."""
+    if run.scope_type == ReportRun.ScopeType.CLASSROOM:
+        return Classroom.objects.filter(pk=run.scope_id)
+    if run.scope_type == ReportRun.ScopeType.SCHOOL:
+        return Classroom.objects.filter(school_id=run.scope_id)
+    return Classroom.objects.filter(school__county_id=run.scope_id)
 
 
 # --- shared pieces -------------------------------------------------------------------------------
@@ -93,7 +99,6 @@ CLASS_COLUMNS = [
 ]
 
 
-@builder(K.CLASS_WEEKLY)
 def build_class_weekly(run: ReportRun, progress: Progress) -> BuildResult:
     data = _frame(run)
     classroom = Classroom.objects.select_related("school").get(pk=run.scope_id)
@@ -155,7 +160,6 @@ def build_class_weekly(run: ReportRun, progress: Progress) -> BuildResult:
 # --- school weekly (值班领导周报告 / 在校学生登记表) ------------------------------------------------
 
 
-@builder(K.SCHOOL_WEEKLY)
 def build_school_weekly(run: ReportRun, progress: Progress) -> BuildResult:
     data = _frame(run)
     school = School.objects.get(pk=run.scope_id)
@@ -379,7 +383,7 @@ SCHOOL_COLUMNS = [
 ]
 
 
-def _school_row(index, unit: dict) -> list:
+def school_row(index, unit: dict) -> list:
     return [
         index,
         unit["code"],
@@ -408,9 +412,9 @@ def _summary_sheet(
 ):
     sheet = Sheet(wb, title, heading=heading, subtitle=subtitle, columns=SCHOOL_COLUMNS, freeze_cols=3)
     for index, unit in enumerate(units, start=1):
-        sheet.append(_school_row(index, unit))
+        sheet.append(school_row(index, unit))
     sheet.finish(
-        total=_school_row(None, {**total, "code": ""}) if total else None,
+        total=school_row(None, {**total, "code": ""}) if total else None,
         notes=formula_notes(
             "dropout_rate", "retention_rate", "enrolled_at_start", "attendance_rate", "completeness", "target", "cases"
         )
@@ -419,7 +423,7 @@ def _summary_sheet(
     return sheet
 
 
-def _county_numbers(run: ReportRun, progress: Progress) -> tuple[dict, metrics.Metrics]:
+def county_numbers(run: ReportRun, progress: Progress) -> tuple[dict, metrics.Metrics]:
     """The county report's numbers (page and API resource): per school and the county's total."""
     data = _frame(run)
     county = County.objects.get(pk=run.scope_id)
@@ -445,7 +449,7 @@ def _county_numbers(run: ReportRun, progress: Progress) -> tuple[dict, metrics.M
     return data, numbers
 
 
-def _county_workbook(run: ReportRun, data: dict, numbers: metrics.Metrics) -> bytes:
+def county_workbook(run: ReportRun, data: dict, numbers: metrics.Metrics) -> bytes:
     wb = new_workbook()
     title = "全县周报" if run.kind == K.COUNTY_WEEKLY else "全县月报"
     year = f"({numbers.school_year['name']}学年)" if numbers.school_year else "(未设置学年)"
@@ -460,57 +464,9 @@ def _county_workbook(run: ReportRun, data: dict, numbers: metrics.Metrics) -> by
     return workbook_bytes(wb)
 
 
-def _build_county(run: ReportRun, progress: Progress) -> BuildResult:
-    data, numbers = _county_numbers(run, progress)
-    content = _county_workbook(run, data, numbers)
+def build_county(run: ReportRun, progress: Progress) -> BuildResult:
+    """The county weekly and monthly reports: per school and the county's total."""
+    data, numbers = county_numbers(run, progress)
+    content = county_workbook(run, data, numbers)
     progress(95)
     return BuildResult(content, _filename(run), _public(data), len(data["schools"]))
-
-
-builder(K.COUNTY_WEEKLY)(_build_county)
-builder(K.COUNTY_MONTHLY)(_build_county)
-
-
-# --- sign-off ------------------------------------------------------------------------------------
-
-
-def is_principal_of(user, school_id: int) -> bool:
-    return bool(
-        user.is_authenticated
-        and Post.objects.active().filter(user=user, role=Post.Role.PRINCIPAL, school_id=school_id).exists()
-    )
-
-
-def can_sign(user, run: ReportRun) -> bool:
-    return (
-        run.kind == K.SCHOOL_WEEKLY
-        and run.status == ReportRun.Status.DONE
-        and is_principal_of(user, run.scope_id)
-        and not ReportSignature.objects.filter(run=run).exists()
-    )
-
-
-@transaction.atomic
-def sign_run(*, user, run_id, note: str = "") -> ReportSignature:
-    """The principal signs off a finished school weekly report of their school, once."""
-    run = (
-        ReportRun.objects.select_for_update()
-        .filter(pk__in=runs_visible_to(user).values("pk"))
-        .filter(pk=run_id)
-        .first()
-    )
-    if run is None:
-        raise OutOfScope("报表不存在或您无权查看")
-    if run.kind != K.SCHOOL_WEEKLY:
-        raise InvalidTransition("只有学校周报需要校长签发")
-    if run.status != ReportRun.Status.DONE:
-        raise InvalidTransition("报表尚未生成完成,不能签发")
-    if not is_principal_of(user, run.scope_id):
-        raise InvalidTransition("您的岗位不能签发该报表(须本校校长)")
-    if ReportSignature.objects.filter(run=run).exists():
-        raise Conflict("该报表已签发")
-    try:
-        with transaction.atomic():
-            return ReportSignature.objects.create(run=run, user=user, note=(note or "")[:300])
-    except IntegrityError as exc:
-        raise Conflict("该报表已签发") from exc

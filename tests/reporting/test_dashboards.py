@@ -27,8 +27,9 @@ from django.urls import reverse
 from bench.dashboards import time_dashboards
 from casework import services as case_services
 from casework.models import DropoutCase
-from reporting import dashboards, metrics, runs
+from reporting import metrics, services
 from reporting.models import ReportRun
+from reporting.selectors import dashboards
 from students.models import Absence, Classroom, DailyReport, Post, RiskFlag
 from tests import factories as f
 from tests.casework.conftest import at, build_case
@@ -121,8 +122,8 @@ def board_of(user, **kwargs) -> dashboards.SchoolDashboard:
 
 
 def generate(user, kind, scope_type, scope_id) -> ReportRun:
-    run, _created = runs.request_run(user=user, kind=kind, period=W48, scope_type=scope_type, scope_id=scope_id)
-    return runs.execute_run(run.pk)
+    run, _created = services.request_run(user=user, kind=kind, period=W48, scope_type=scope_type, scope_id=scope_id)
+    return services.execute_run(run.pk)
 
 
 def number(content: str, attribute: str) -> str:

@@ -44,17 +44,13 @@ from students.calendar import cached_school_calendar
 from students.errors import OutOfScope
 from students.models import Classroom, County, DailyReport, School, Student
 
-from . import metrics, runs
-from .models import ReportRun
+from .. import metrics
+from ..models import ReportRun
+from ..periods import period_bounds, previous_iso_week
 
 K = ReportRun.Kind
 TREND_DAYS = 20
 OVERDUE_SHOWN = 8
-WEEKDAYS = "一二三四五六日"
-
-
-def day_label(day: dt.date) -> str:
-    return f"{day:%m-%d}(周{WEEKDAYS[day.weekday()]})"
 
 
 # --- the period ----------------------------------------------------------------------------------
@@ -82,8 +78,8 @@ def current_week(as_of: dt.datetime | None = None) -> Week:
     today = timezone.localdate(as_of)
     year, number, _ = today.isocalendar()
     period = f"{year}-W{number:02d}"
-    start, end = runs.period_bounds(period)
-    return Week(period=period, previous=runs.previous_iso_week(today), start=start, end=end, today=today, as_of=as_of)
+    start, end = period_bounds(period)
+    return Week(period=period, previous=previous_iso_week(today), start=start, end=end, today=today, as_of=as_of)
 
 
 # --- who may open which dashboard ------------------------------------------------------------------
@@ -127,7 +123,7 @@ class DayAttendance:
 
     @property
     def label(self) -> str:
-        return day_label(self.date)
+        return metrics.day_label(self.date)
 
     @property
     def rate(self) -> float | None:
@@ -162,7 +158,7 @@ def week_runs(kind: str, scope_type: str, scope_id: int, week: Week) -> list[dic
         {
             "period": period,
             "current": period == week.period,
-            "bounds": runs.period_bounds(period),
+            "bounds": period_bounds(period),
             "run": latest.get(period),
         }
         for period in (week.period, week.previous)
