@@ -214,8 +214,7 @@ def request_county_ledger(user, kind: str) -> tuple[ReportRun, bool]:
     """
     if kind not in LEDGER_BY_KIND:
         raise InvalidInput("未知的台账类别")
-    scope = scoping.scope_for(user)
-    if not (scope.superuser or scope.county_ids):
+    if not scoping.scope_for(user).county_level:
         raise OutOfScope("全县台账仅供教育局生成")
     county_id = selectors.default_scope(user, ReportRun.ScopeType.COUNTY)
     if county_id is not None:
@@ -242,7 +241,7 @@ def export_ledger(user, slug: str, *, school=None, classroom=None, request=None)
     if ledger is None:
         raise OutOfScope("台账不存在")
     ctx = context_for_user(user, school=school, classroom=classroom)
-    county_wide = as_pk(school) is None and as_pk(classroom) is None and bool(scoping.scope_for(user).county_ids)
+    county_wide = as_pk(school) is None and as_pk(classroom) is None and scoping.scope_for(user).is_bureau
     if county_wide and row_counts(ctx)[slug] >= direct_max_rows():
         run, created = request_county_ledger(user, ledger.kind)
         return Export(ledger=ledger, run=run, created=created)

@@ -42,8 +42,9 @@ def ledgers(request):
     school = _int_or_none(request.GET.get("school"))
     with not_found_as_404():
         ctx = context_for_user(user, school=school)
-    county_level = scope.superuser or bool(scope.county_ids)
-    schools = list(scoping.schools_visible_to(user).order_by("code").values_list("pk", "name")) if county_level else []
+    schools = (
+        list(scoping.schools_visible_to(user).order_by("code").values_list("pk", "name")) if scope.county_level else []
+    )
     counts = row_counts(ctx)
     limit = direct_max_rows()
     query = f"?{urlencode({'school': school})}" if school else ""
@@ -59,11 +60,11 @@ def ledgers(request):
                 "rows": rows,
                 "href": reverse("api-ledger-download", args=[slug]) + query,
                 # A county-wide export too big to make in the request is generated in the background.
-                "direct": not (scope.county_ids and not school and rows >= limit),
+                "direct": not (scope.is_bureau and not school and rows >= limit),
             }
         )
     recent = []
-    if scope.county_ids:
+    if scope.is_bureau:
         recent = list(
             selectors.runs_visible_to(user)
             .filter(kind__in=LEDGER_KINDS, scope_type=ReportRun.ScopeType.COUNTY)
@@ -81,7 +82,7 @@ def ledgers(request):
             "counts": counts,
             "schools": schools,
             "school": school,
-            "can_generate": bool(scope.county_ids),
+            "can_generate": scope.is_bureau,
             "limit": limit,
             "recent_runs": recent,
             "full_ids": ctx.full_ids,

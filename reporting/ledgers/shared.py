@@ -23,7 +23,7 @@ from casework import selectors as case_selectors
 from casework.models import CaseActivity, DropoutCase, Measure
 from students import idnumber, scoping
 from students.errors import InvalidInput, OutOfScope
-from students.models import Classroom, County, Guardian, Post, School, SchoolYear, Student, Township, Village
+from students.models import Classroom, County, Guardian, Post, School, SchoolYear, Student
 
 from ..building import BuildResult, Progress
 from ..models import ReportRun
@@ -134,29 +134,10 @@ class Context:
 
 def user_county_id(user) -> int | None:
     """The county of the user's bureau posts, else that of their first post (for titles and the download log)."""
-    scope = scoping.scope_for(user)
-    if scope.county_ids:
-        return min(scope.county_ids)
+    county_id = scoping.scope_for(user).home_county_id
+    if county_id is not None:
+        return county_id
     return Post.objects.active().filter(user=user).values_list("county_id", flat=True).order_by("county_id").first()
-
-
-def _scope_names(scope: scoping.Scope) -> str:
-    """A short name for the whole of a user's scope (for the title row)."""
-    if scope.superuser:
-        return "全部"
-    names: list[str] = []
-    names += County.objects.filter(pk__in=scope.county_ids).values_list("name", flat=True)
-    names += School.objects.filter(pk__in=scope.school_ids).values_list("name", flat=True)
-    names += [
-        f"{school} {room}"
-        for school, room in Classroom.objects.filter(pk__in=scope.classroom_ids).values_list("school__name", "name")
-    ]
-    names += Township.objects.filter(pk__in=scope.township_ids).values_list("name", flat=True)
-    names += [
-        f"{township}{village}"
-        for township, village in Village.objects.filter(pk__in=scope.village_ids).values_list("township__name", "name")
-    ]
-    return "、".join(names[:3]) + ("等" if len(names) > 3 else "")
 
 
 def _with_county(label: str, county_id: int | None) -> str:
@@ -193,12 +174,11 @@ def context_for_user(user, *, school=None, classroom=None) -> Context:
         cases = cases.filter(school_id=school_id)
         label, county_id = found
     else:
-        label = _scope_names(scope)
-        if len(scope.school_ids) == 1 and not scope.county_ids:
-            school_id = next(iter(scope.school_ids))
-        elif len(scope.classroom_ids) == 1 and not (scope.county_ids or scope.school_ids):
-            school_id = Classroom.objects.filter(pk__in=scope.classroom_ids).values_list("school_id", flat=True).first()
-    if county_id is None and school_id is not None and not scope.county_ids:
+        label = scoping.scope_name(user)
+        school_id = scope.only_school_id
+        if school_id is None and scope.only_classroom_id is not None:
+            school_id = Classroom.objects.filter(pk=scope.only_classroom_id).values_list("school_id", flat=True).first()
+    if county_id is None and school_id is not None and not scope.is_bureau:
         county_id = School.objects.filter(pk=school_id).values_list("county_id", flat=True).first()
     county_id = county_id or user_county_id(user)
     return Context(

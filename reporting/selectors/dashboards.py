@@ -31,7 +31,7 @@ import time
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -86,18 +86,13 @@ def current_week(as_of: dt.datetime | None = None) -> Week:
 
 
 def dashboard_schools(user) -> QuerySet[School]:
-    """Schools whose dashboard the user may open: their own (school posts), or their county's."""
-    scope = scoping.scope_for(user)
-    if scope.superuser:
-        return School.objects.all()
-    return School.objects.filter(Q(pk__in=scope.school_ids) | Q(county_id__in=scope.county_ids))
+    """Schools whose dashboard the user may open: their own (school posts), or their county's (all for a superuser)."""
+    return scoping.managed_schools(user)
 
 
 def dashboard_counties(user) -> QuerySet[County]:
-    scope = scoping.scope_for(user)
-    if scope.superuser:
-        return County.objects.all()
-    return County.objects.filter(pk__in=scope.county_ids)
+    """Counties whose dashboard the user may open: their bureau's (all for a superuser)."""
+    return scoping.managed_counties(user)
 
 
 def _pick(objects: list, wanted, what: str):

@@ -21,11 +21,12 @@ def runs_visible_to(user) -> QuerySet[ReportRun]:
     qs = ReportRun.objects.select_related("requested_by")
     if scope.superuser:
         return qs
-    schools = list(School.objects.filter(county_id__in=scope.county_ids).values_list("pk", flat=True))
-    schools += list(scope.school_ids)
+    # The schools of the user's bureau counties (no query for anyone else) and the schools they lead.
+    schools = list(School.objects.filter(scoping.county_q(scope, "county_id")).values_list("pk", flat=True))
+    schools += scope.post_ids("school")
     classes = list(scoping.manageable_classrooms(user).values_list("pk", flat=True))
     return qs.filter(
-        Q(scope_type=ReportRun.ScopeType.COUNTY, scope_id__in=scope.county_ids)
+        (Q(scope_type=ReportRun.ScopeType.COUNTY) & scoping.county_q(scope, "scope_id"))
         | Q(scope_type=ReportRun.ScopeType.SCHOOL, scope_id__in=schools)
         | Q(scope_type=ReportRun.ScopeType.CLASSROOM, scope_id__in=classes)
     )
@@ -39,7 +40,7 @@ def downloads_visible_to(user) -> QuerySet[DownloadLog]:
         return qs
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    return qs.filter(Q(user=user) | Q(county_id__in=scope.county_ids))
+    return qs.filter(Q(user=user) | scoping.county_q(scope, "county_id"))
 
 
 def resolve_scope(user, scope_type: str, scope_id) -> tuple[int, str, int]:
@@ -51,14 +52,12 @@ def resolve_scope(user, scope_type: str, scope_id) -> tuple[int, str, int]:
     scope = scoping.scope_for(user)
     if scope_type == ReportRun.ScopeType.COUNTY:
         county = County.objects.filter(pk=scope_id).first()
-        if county is None or not (scope.superuser or scope_id in scope.county_ids):
+        if county is None or not scope.manages_county(scope_id):
             raise OutOfScope("范围不存在或您无权查看")
         return county.pk, county.name, county.pk
     if scope_type == ReportRun.ScopeType.SCHOOL:
         school = School.objects.filter(pk=scope_id).first()
-        if school is None or not (
-            scope.superuser or school.pk in scope.school_ids or school.county_id in scope.county_ids
-        ):
+        if school is None or not scope.manages_school(school):
             raise OutOfScope("范围不存在或您无权查看")
         return school.pk, school.name, school.county_id
     if scope_type == ReportRun.ScopeType.CLASSROOM:
@@ -71,29 +70,14 @@ def resolve_scope(user, scope_type: str, scope_id) -> tuple[int, str, int]:
 
 def default_scope(user, scope_type: str) -> int | None:
     """The obvious scope for a user who did not name one: their one county, school or class (by post)."""
-    scope = scoping.scope_for(user)
-    pools = {
-        ReportRun.ScopeType.COUNTY: scope.county_ids,
-        ReportRun.ScopeType.SCHOOL: scope.school_ids,
-        ReportRun.ScopeType.CLASSROOM: scope.classroom_ids,
-    }
-    ids = sorted(pools.get(scope_type, ()))
+    ids = scoping.scope_for(user).post_ids(scope_type)  # scope types are named like the post levels
     return ids[0] if len(ids) == 1 else None
 
 
 def report_scopes(user) -> list[tuple[str, int, str]]:
     """(scope type, id, name) of every county, school and class the user may generate reports for."""
-    scope = scoping.scope_for(user)
-    if scope.superuser:
-        counties = list(County.objects.values_list("pk", "name"))
-        schools = list(School.objects.order_by("code").values_list("pk", "name"))
-    else:
-        counties = list(County.objects.filter(pk__in=scope.county_ids).values_list("pk", "name"))
-        schools = list(
-            School.objects.filter(Q(pk__in=scope.school_ids) | Q(county_id__in=scope.county_ids))
-            .order_by("code")
-            .values_list("pk", "name")
-        )
+    counties = list(scoping.managed_counties(user).values_list("pk", "name"))
+    schools = list(scoping.managed_schools(user).order_by("code").values_list("pk", "name"))
     classes = list(
         scoping.manageable_classrooms(user)
         .select_related("school")
