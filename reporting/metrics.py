@@ -47,9 +47,6 @@ LEFT_STATUSES = (
     Student.Status.DECEASED,
     Student.Status.GRADUATED,
 )
-# A case verified by the bureau and not dismissed is a dropout (deaths, verified transfers,
-# approved suspensions are dismissals and therefore not dropouts).
-DROPOUT_CASE_STATUSES = (CS.CONFIRMED, CS.RETURNING, CS.ESCALATED, CS.RETURNED, CS.CLOSED)
 # Columns of "cases by status" (escalated cases are still being persuaded: counted as returning).
 CASE_COLUMNS = {
     "suspected": (CS.SUSPECTED,),
@@ -385,10 +382,12 @@ def aggregate_querysets(
                 escalated=Count("pk", filter=Q(status=CS.ESCALATED)),
                 new_suspected=Count("pk", filter=Q(detected_on__range=(start, end))),
                 overdue=Count("pk", filter=overdue_q(today)),
+                # A case verified by the bureau and not dismissed is a dropout (deaths, verified
+                # transfers, approved suspensions are dismissals and therefore not dropouts).
                 dropouts=Count(
                     "student_id",
                     distinct=True,
-                    filter=Q(status__in=DROPOUT_CASE_STATUSES)
+                    filter=Q(status__in=DropoutCase.CONFIRMED_STATUSES)
                     & _per_county(frames, "school__county_id", lambda f: _since_year_q(f, "verified_on", end)),
                 ),
             )

@@ -11,7 +11,6 @@ from casework.services import DUE_LABELS
 from ..models import ReportRun
 from ..xlsx import cell_text
 from .shared import (
-    BACK_AT_SCHOOL,
     Context,
     Labels,
     Ledger,
@@ -148,7 +147,7 @@ def rows(ctx: Context, qs: QuerySet[DropoutCase], side: Side, labels: Labels) ->
                 labels.measures(c["plan__measures"]) or None,
                 labels.outcome.get(last_outcome),
                 "是" if c["notice_issued_on"] else "否",
-                "是" if status in BACK_AT_SCHOOL else "否",
+                "是" if status in DropoutCase.BACK_AT_SCHOOL else "否",
                 c["returned_on"],
                 labels.placement.get(c["placement"]),
                 c["closed_on"],

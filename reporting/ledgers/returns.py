@@ -8,7 +8,6 @@ from casework.models import DropoutCase
 from ..models import ReportRun
 from ..xlsx import HEADER_ALIGN, HEADER_FONT, cell_text, styled
 from .shared import (
-    BACK_AT_SCHOOL,
     Context,
     Labels,
     Ledger,
@@ -91,7 +90,7 @@ def rows(ctx: Context, qs: QuerySet[DropoutCase], labels: Labels) -> list[tuple[
             labels.status.get(status),
             text(notes),
         ]
-        found.append((home, status in BACK_AT_SCHOOL, row))
+        found.append((home, status in DropoutCase.BACK_AT_SCHOOL, row))
     found.sort(key=lambda item: item[0])  # stable: within a township, by school and class
     return found
 

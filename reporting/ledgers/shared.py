@@ -23,7 +23,7 @@ from casework import selectors as case_selectors
 from casework.models import CaseActivity, DropoutCase, Measure
 from students import idnumber, scoping
 from students.errors import InvalidInput, OutOfScope
-from students.models import Classroom, County, Guardian, Post, School, SchoolYear, Student
+from students.models import SPECIAL_GROUPS, Classroom, County, Guardian, Post, School, SchoolYear, Student
 
 from ..building import BuildResult, Progress
 from ..models import ReportRun
@@ -36,18 +36,6 @@ PROGRESS_EVERY = 500
 
 S = DropoutCase.Status
 ONE_DAY = dt.timedelta(days=1)
-CONFIRMED_STATUSES = (S.CONFIRMED, S.RETURNING, S.ESCALATED, S.RETURNED, S.CLOSED)
-BACK_AT_SCHOOL = (S.RETURNED, S.CLOSED)
-
-SPECIAL_GROUPS = (
-    ("poverty_registered", "脱贫户/监测户"),
-    ("orphan", "孤儿/事实无人抚养"),
-    ("disabled", "残疾"),
-    ("left_behind", "留守"),
-    ("single_parent", "单亲"),
-    ("migrant", "随迁子女"),
-    ("learning_difficulty", "学困"),
-)
 
 
 def direct_max_rows() -> int:

@@ -10,7 +10,6 @@ from casework.models import DropoutCase
 from ..models import ReportRun
 from ..xlsx import cell_text
 from .shared import (
-    CONFIRMED_STATUSES,
     ONE_DAY,
     Context,
     Labels,
@@ -120,7 +119,7 @@ def rows(ctx: Context, qs: QuerySet[DropoutCase], labels: Labels) -> Iterator[li
             side.contacts.get(c["pk"], Side.NO_CONTACT)[0],
             conclusion(status, c["dismiss_reason"]),
             c["verified_on"],
-            c["verified_on"] if status in CONFIRMED_STATUSES else None,
+            c["verified_on"] if status in DropoutCase.CONFIRMED_STATUSES else None,
             text(";".join(notes)),
         ]
 
