@@ -176,11 +176,6 @@ def failed_contacts(case: DropoutCase, since: dt.date | None = None) -> int:
     return qs.count()
 
 
-def ledger(user, *, school=None) -> QuerySet[DropoutCase]:
-    """The dropout ledger (辍学台账): confirmed cases not yet struck off, in scope."""
-    return case_list(user, school=school, statuses=DropoutCase.LEDGER_STATUSES)
-
-
 def case_status_counts(user, **filters) -> dict[str, int]:
     """Cases per status matching the other list filters (one grouped query) — for the status tabs."""
     matching = filter_cases(cases_visible_to(user), **filters)

@@ -1,14 +1,15 @@
 """Admin for report runs and the download log: read-only, scoped like the pages.
 
-Runs are made by reporting.runs and never changed once done; downloads are written by
-reporting.ledgers.log_download. The admin only looks.
+Runs are made by reporting.services and never changed once done; downloads are written by
+reporting.services.log_download. The admin only looks, at what reporting.selectors lets the user
+see (both lists are scoped through students.scoping).
 """
 
 from django.contrib import admin
 
 from students.admin import ScopedAdminMixin
 
-from . import ledgers, runs
+from . import selectors
 from .models import DownloadLog, ReportRun
 
 
@@ -46,7 +47,7 @@ class ReportRunAdmin(ReadOnlyAdmin):
     list_select_related = ["requested_by"]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(pk__in=runs.runs_visible_to(request.user).values("pk"))
+        return queryset.filter(pk__in=selectors.runs_visible_to(request.user).values("pk"))
 
 
 @admin.register(DownloadLog)
@@ -58,4 +59,4 @@ class DownloadLogAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(pk__in=ledgers.downloads_visible_to(request.user).values("pk"))
+        return queryset.filter(pk__in=selectors.downloads_visible_to(request.user).values("pk"))

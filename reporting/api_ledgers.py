@@ -1,4 +1,4 @@
-"""API v1 for Excel ledgers and the download log. Thin: parse, call reporting.ledgers, answer.
+"""API v1 for Excel ledgers and the download log. Thin: parse, call reporting.services / selectors, answer.
 
 ``GET /api/v1/ledgers/<name>.xlsx`` answers the file (200) or, for a big county-wide export,
 202 with the report run that builds it. ``GET /api/v1/downloads/`` lists the download log.
@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import django_filters
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -17,8 +18,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from . import ledgers
-from .models import DownloadLog
+from . import ledgers, selectors, services
+from .models import DownloadLog, ReportRun
+from .xlsx import XLSX_CONTENT_TYPE
 
 SCREENING_NOT_READY = "排查比对功能尚未上线"
 
@@ -26,7 +28,7 @@ SCREENING_NOT_READY = "排查比对功能尚未上线"
 class XlsxRenderer(BaseRenderer):
     """Lets clients ask for the spreadsheet type; errors under it are still JSON bodies."""
 
-    media_type = ledgers.XLSX_CONTENT_TYPE
+    media_type = XLSX_CONTENT_TYPE
     format = "xlsx"
     charset = None
     render_style = "binary"
@@ -38,7 +40,7 @@ class XlsxRenderer(BaseRenderer):
 
 
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=ledgers.XLSX_CONTENT_TYPE)
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     ascii_name = "ledger.xlsx"
     response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     response["Cache-Control"] = "no-store"
@@ -48,6 +50,27 @@ def xlsx_response(content: bytes, filename: str) -> HttpResponse:
 def _param(request, name: str) -> str | None:
     value = request.query_params.get(name, "").strip()
     return value or None
+
+
+def run_summary(run: ReportRun) -> dict:
+    """The run building a county-wide ledger, as the 202 answer shows it."""
+    return {
+        "id": run.pk,
+        "kind": run.kind,
+        "kind_display": str(run.get_kind_display()),
+        "period": run.period,
+        "scope_type": run.scope_type,
+        "scope_id": run.scope_id,
+        "scope": run.scope_name,
+        "generation": run.generation,
+        "status": run.status,
+        "progress": run.progress,
+        "row_count": run.row_count,
+        "data_as_of": run.data_as_of.isoformat() if run.data_as_of else None,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "url": run.get_absolute_url(),
+        "file_url": reverse("api-report-file", args=[run.pk]) if run.status == ReportRun.Status.DONE else None,
+    }
 
 
 RunAccepted = inline_serializer(
@@ -86,7 +109,7 @@ RunAccepted = inline_serializer(
         OpenApiParameter("classroom", OpenApiTypes.INT, description="只导出该班级"),
     ],
     responses={
-        (200, ledgers.XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="xlsx 文件"),
+        (200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="xlsx 文件"),
         (202, "application/json"): OpenApiResponse(RunAccepted, description="全县台账已转入后台生成"),
         404: OpenApiResponse(description="台账、学校或班级不存在或无权查看"),
     },
@@ -98,7 +121,7 @@ def ledger_download(request, name: str):
         raise NotFound(SCREENING_NOT_READY)
     if name not in ledgers.LEDGERS:
         raise NotFound("台账不存在")
-    export = ledgers.export_ledger(
+    export = services.export_ledger(
         request.user,
         name,
         school=_param(request, "school"),
@@ -106,7 +129,7 @@ def ledger_download(request, name: str):
         request=request,
     )
     if export.run is not None:
-        body = ledgers.run_summary(export.run)
+        body = run_summary(export.run)
         return Response(body, status=202, headers={"Location": body["url"]})
     return xlsx_response(export.content, export.filename)
 
@@ -157,4 +180,4 @@ class DownloadLogList(generics.ListAPIView):
     filterset_class = DownloadLogFilter
 
     def get_queryset(self):
-        return ledgers.downloads_visible_to(self.request.user).order_by("-at", "-id")
+        return selectors.downloads_visible_to(self.request.user).order_by("-at", "-id")

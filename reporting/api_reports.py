@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from students.api_common import parse_input
 from students.errors import InvalidTransition
 
-from . import runs
+from . import selectors, services
 from .models import ReportRun
-from .reports import sign_run
+from .periods import PERIODIC
 from .views_reports import file_response
 
 # --- output ------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ class RunDetailOut(RunOut):
 
 
 class GenerateIn(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[(k, v) for k, v in ReportRun.Kind.choices if k in runs.PERIODIC])
+    kind = serializers.ChoiceField(choices=[(k, v) for k, v in ReportRun.Kind.choices if k in PERIODIC])
     period = serializers.CharField(help_text="周报 2026-W47,月报 2026-11")
     scope = serializers.IntegerField(
         required=False, allow_null=True, help_text="班级、学校或县的编号;省略时取本人唯一的范围"
@@ -125,7 +125,11 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_class = RunFilter
 
     def get_queryset(self):
-        return runs.runs_visible_to(self.request.user).select_related("signature__user").order_by("-created_at", "-id")
+        return (
+            selectors.runs_visible_to(self.request.user)
+            .select_related("signature__user")
+            .order_by("-created_at", "-id")
+        )
 
     def get_serializer_class(self):
         return RunOut if self.action == "list" else RunDetailOut
@@ -139,7 +143,7 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def generate(self, request):
         """Queue a report (or answer with the existing run for the same kind, period and scope)."""
         data = parse_input(GenerateIn, request.data)
-        run, _created = runs.request_run(
+        run, _created = services.request_run(
             user=request.user,
             kind=data["kind"],
             period=data["period"],
@@ -163,5 +167,5 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def sign(self, request, pk=None):
         """The principal signs off a finished school weekly report of their school (once)."""
         data = parse_input(SignIn, request.data)
-        sign_run(user=request.user, run_id=pk, note=data.get("note", ""))
+        services.sign_run(user=request.user, run_id=pk, note=data.get("note", ""))
         return self._answer(pk, status.HTTP_201_CREATED)

@@ -8,11 +8,7 @@ class ReportingConfig(AppConfig):
     verbose_name = _("报表与台账")
 
     def ready(self) -> None:
-        from students import bench_sections
-
-        # Builders register themselves on import; a Celery worker imports nothing else of ours.
-        from . import bench, dashboards, ledgers, reports  # noqa: F401
-
-        bench_sections.register("reports", bench.bench_reports)
-        bench_sections.register("ledger", bench.bench_ledger)
-        bench_sections.register("dashboards", bench.bench_dashboards)
+        # services queue the report task by name: register the tasks in every process, not only in workers.
+        # The dashboards' short cache listens for saves of daily reports, cases, students and schools.
+        from . import tasks  # noqa: F401
+        from .selectors import dashboards  # noqa: F401

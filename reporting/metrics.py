@@ -47,9 +47,6 @@ LEFT_STATUSES = (
     Student.Status.DECEASED,
     Student.Status.GRADUATED,
 )
-# A case verified by the bureau and not dismissed is a dropout (deaths, verified transfers,
-# approved suspensions are dismissals and therefore not dropouts).
-DROPOUT_CASE_STATUSES = (CS.CONFIRMED, CS.RETURNING, CS.ESCALATED, CS.RETURNED, CS.CLOSED)
 # Columns of "cases by status" (escalated cases are still being persuaded: counted as returning).
 CASE_COLUMNS = {
     "suspected": (CS.SUSPECTED,),
@@ -385,10 +382,12 @@ def aggregate_querysets(
                 escalated=Count("pk", filter=Q(status=CS.ESCALATED)),
                 new_suspected=Count("pk", filter=Q(detected_on__range=(start, end))),
                 overdue=Count("pk", filter=overdue_q(today)),
+                # A case verified by the bureau and not dismissed is a dropout (deaths, verified
+                # transfers, approved suspensions are dismissals and therefore not dropouts).
                 dropouts=Count(
                     "student_id",
                     distinct=True,
-                    filter=Q(status__in=DROPOUT_CASE_STATUSES)
+                    filter=Q(status__in=DropoutCase.CONFIRMED_STATUSES)
                     & _per_county(frames, "school__county_id", lambda f: _since_year_q(f, "verified_on", end)),
                 ),
             )
@@ -546,7 +545,8 @@ def _add_cases(unit: Unit, counts: dict) -> None:
 # --- detail tables of the weekly reports ----------------------------------------------------------
 
 
-def _day_label(day: dt.date) -> str:
+def day_label(day: dt.date) -> str:
+    """'11-23(周一)'."""
     return f"{day:%m-%d}(周{WEEKDAYS[day.weekday()]})"
 
 
@@ -692,7 +692,7 @@ def school_week(school_id: int, county_id: int, start: dt.date, end: dt.date, *,
         .order_by("due_on", "pk")
     ]
     return {
-        "days": [{"date": day.isoformat(), "label": _day_label(day), "school_day": day in days} for day in all_days],
+        "days": [{"date": day.isoformat(), "label": day_label(day), "school_day": day in days} for day in all_days],
         "register": {str(k): v for k, v in register.items()},
         "teachers": {str(k): v for k, v in teachers.items()},
         "absentees": absentees,

@@ -1,163 +1,37 @@
 """The weekly and monthly reports: class, school (值班领导周报告 / 在校学生登记表) and county.
 
 Each builder takes a run, asks :mod:`reporting.metrics` for the numbers (the same functions the
-dashboards use), writes them to an .xlsx (Chinese headers, a title row with scope and data-as-of,
-frozen header, filters, the formulas written under the table) and returns the same numbers as
-``data`` for the report page and the API. Builders report progress as they go.
-
-Also here: the principal's sign-off of a school weekly report, and the county report's benchmark.
+dashboards use), writes them to an .xlsx through :mod:`reporting.xlsx` (Chinese headers, a title
+row with scope and data-as-of, frozen header, filters, the formulas written under the table) and
+returns the same numbers as ``data`` for the report page and the API. Builders report progress
+as they go. ``services.BUILDERS`` maps each kind to its builder.
 """
 
-import datetime as dt
-import io
-import time
-
-from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from students.errors import Conflict, InvalidTransition, OutOfScope
-from students.models import GRADE_NAMES, Classroom, County, Post, School
+from students.models import GRADE_NAMES, Classroom, County, School
 
 from . import metrics
-from .models import ReportRun, ReportSignature
-from .runs import BuildResult, Progress, builder, period_bounds, runs_visible_to, scope_classrooms
+from .building import BuildResult, Progress
+from .models import ReportRun
+from .periods import period_bounds
+from .xlsx import DATE, INT, PCT, TEXT, Sheet, new_workbook, workbook_bytes
 
 K = ReportRun.Kind
-
-# --- Excel ---------------------------------------------------------------------------------------
-
-TEXT, INT, PCT, DATE = "text", "int", "pct", "date"
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
-BOLD = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=14)
-GREY_FONT = Font(color="595959")
-CENTRED = Alignment(horizontal="center", vertical="center", wrap_text=True)
-FORMULA_START = ("=", "+", "-", "@")
-
-
-def safe_text(value):
-    """Cells that Excel would read as a formula are written as text (no formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
-
-
-class Sheet:
-    """One table: title row, scope / data-as-of row, header row (frozen, filtered), rows, total, notes.
-
-    Rows are collected first and written in one pass to a write-only worksheet (column widths
-    must precede the rows there), which keeps the county report's file cheap to make.
-    """
-
-    def __init__(self, wb: Workbook, title: str, *, heading: str, subtitle: str, columns, freeze_cols: int = 0):
-        self.wb = wb
-        self.title = title
-        self.heading = heading
-        self.subtitle = subtitle
-        self.columns = columns  # [(header, kind)]
-        self.kinds = [kind for _header, kind in columns]
-        self.freeze_cols = freeze_cols
-        self.widths = [max(_display_width(header), 6) for header, _kind in columns]
-        self.body: list[list] = []
-
-    @property
-    def rows(self) -> int:
-        return len(self.body)
-
-    def append(self, values) -> None:
-        values = list(values)
-        if len(values) != len(self.columns):
-            raise ValueError(f"{self.title}: {len(values)} values for {len(self.columns)} columns")
-        self.body.append(values)
-
-    def _measure(self, values) -> None:
-        for index, value in enumerate(values):
-            if value is not None:
-                width = _display_width(value) + 2
-                if width > self.widths[index]:
-                    self.widths[index] = min(width, 60)
-
-    def _cells(self, ws, values, *, total: bool = False) -> list:
-        cells = []
-        for kind, value in zip(self.kinds, values, strict=True):
-            if value is None or value == "":
-                value, number_format = None, None
-            elif kind == PCT:
-                value, number_format = value / 100, "0.00%"
-            elif kind == DATE:
-                value = dt.date.fromisoformat(value) if isinstance(value, str) else value
-                number_format = "yyyy-mm-dd"
-            elif kind == INT:
-                number_format = None
-            else:
-                value, number_format = safe_text(str(value)), None
-            if number_format is None and not total:
-                cells.append(value)
-                continue
-            cell = WriteOnlyCell(ws, value=value)
-            if number_format:
-                cell.number_format = number_format
-            if total:
-                cell.font = BOLD
-                cell.fill = TOTAL_FILL
-            cells.append(cell)
-        return cells
-
-    def finish(self, *, total=None, notes=()) -> None:
-        ws = self.wb.create_sheet(self.title)
-        for values in self.body:
-            self._measure(values)
-        for index, width in enumerate(self.widths, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width + 2
-        ws.freeze_panes = f"{get_column_letter(self.freeze_cols + 1)}4"
-        ws.auto_filter.ref = f"A3:{get_column_letter(len(self.columns))}{3 + len(self.body)}"
-        ws.append([_styled(ws, self.heading, font=TITLE_FONT)])
-        ws.append([_styled(ws, self.subtitle, font=GREY_FONT)])
-        ws.append(
-            [_styled(ws, header, font=BOLD, fill=HEADER_FILL, alignment=CENTRED) for header, _kind in self.columns]
-        )
-        for values in self.body:
-            ws.append(self._cells(ws, values))
-        if total is not None:
-            ws.append(self._cells(ws, total, total=True))
-        if notes:
-            ws.append([])
-            for note in notes:
-                ws.append([safe_text(note)])
-
-
-def _styled(ws, value, *, font=None, fill=None, alignment=None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=safe_text(value))
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if alignment is not None:
-        cell.alignment = alignment
-    return cell
-
-
-def new_workbook() -> Workbook:
-    return Workbook(write_only=True)
-
-
-def workbook_bytes(wb: Workbook) -> bytes:
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def formula_notes(*keys: str) -> list[str]:
     return [f"注:{metrics.FORMULAS[key]}" for key in keys]
+
+
+def scope_classrooms(run: ReportRun):
+    """Classrooms covered by a run's scope."""
+    if run.scope_type == ReportRun.ScopeType.CLASSROOM:
+        return Classroom.objects.filter(pk=run.scope_id)
+    if run.scope_type == ReportRun.ScopeType.SCHOOL:
+        return Classroom.objects.filter(school_id=run.scope_id)
+    return Classroom.objects.filter(school__county_id=run.scope_id)
 
 
 # --- shared pieces -------------------------------------------------------------------------------
@@ -225,7 +99,6 @@ CLASS_COLUMNS = [
 ]
 
 
-@builder(K.CLASS_WEEKLY)
 def build_class_weekly(run: ReportRun, progress: Progress) -> BuildResult:
     data = _frame(run)
     classroom = Classroom.objects.select_related("school").get(pk=run.scope_id)
@@ -287,7 +160,6 @@ def build_class_weekly(run: ReportRun, progress: Progress) -> BuildResult:
 # --- school weekly (值班领导周报告 / 在校学生登记表) ------------------------------------------------
 
 
-@builder(K.SCHOOL_WEEKLY)
 def build_school_weekly(run: ReportRun, progress: Progress) -> BuildResult:
     data = _frame(run)
     school = School.objects.get(pk=run.scope_id)
@@ -511,7 +383,7 @@ SCHOOL_COLUMNS = [
 ]
 
 
-def _school_row(index, unit: dict) -> list:
+def school_row(index, unit: dict) -> list:
     return [
         index,
         unit["code"],
@@ -540,9 +412,9 @@ def _summary_sheet(
 ):
     sheet = Sheet(wb, title, heading=heading, subtitle=subtitle, columns=SCHOOL_COLUMNS, freeze_cols=3)
     for index, unit in enumerate(units, start=1):
-        sheet.append(_school_row(index, unit))
+        sheet.append(school_row(index, unit))
     sheet.finish(
-        total=_school_row(None, {**total, "code": ""}) if total else None,
+        total=school_row(None, {**total, "code": ""}) if total else None,
         notes=formula_notes(
             "dropout_rate", "retention_rate", "enrolled_at_start", "attendance_rate", "completeness", "target", "cases"
         )
@@ -551,7 +423,7 @@ def _summary_sheet(
     return sheet
 
 
-def _county_numbers(run: ReportRun, progress: Progress) -> tuple[dict, metrics.Metrics]:
+def county_numbers(run: ReportRun, progress: Progress) -> tuple[dict, metrics.Metrics]:
     """The county report's numbers (page and API resource): per school and the county's total."""
     data = _frame(run)
     county = County.objects.get(pk=run.scope_id)
@@ -577,7 +449,7 @@ def _county_numbers(run: ReportRun, progress: Progress) -> tuple[dict, metrics.M
     return data, numbers
 
 
-def _county_workbook(run: ReportRun, data: dict, numbers: metrics.Metrics) -> bytes:
+def county_workbook(run: ReportRun, data: dict, numbers: metrics.Metrics) -> bytes:
     wb = new_workbook()
     title = "全县周报" if run.kind == K.COUNTY_WEEKLY else "全县月报"
     year = f"({numbers.school_year['name']}学年)" if numbers.school_year else "(未设置学年)"
@@ -592,124 +464,9 @@ def _county_workbook(run: ReportRun, data: dict, numbers: metrics.Metrics) -> by
     return workbook_bytes(wb)
 
 
-def _build_county(run: ReportRun, progress: Progress) -> BuildResult:
-    data, numbers = _county_numbers(run, progress)
-    content = _county_workbook(run, data, numbers)
+def build_county(run: ReportRun, progress: Progress) -> BuildResult:
+    """The county weekly and monthly reports: per school and the county's total."""
+    data, numbers = county_numbers(run, progress)
+    content = county_workbook(run, data, numbers)
     progress(95)
     return BuildResult(content, _filename(run), _public(data), len(data["schools"]))
-
-
-builder(K.COUNTY_WEEKLY)(_build_county)
-builder(K.COUNTY_MONTHLY)(_build_county)
-
-
-# --- sign-off ------------------------------------------------------------------------------------
-
-
-def is_principal_of(user, school_id: int) -> bool:
-    return bool(
-        user.is_authenticated
-        and Post.objects.active().filter(user=user, role=Post.Role.PRINCIPAL, school_id=school_id).exists()
-    )
-
-
-def can_sign(user, run: ReportRun) -> bool:
-    return (
-        run.kind == K.SCHOOL_WEEKLY
-        and run.status == ReportRun.Status.DONE
-        and is_principal_of(user, run.scope_id)
-        and not ReportSignature.objects.filter(run=run).exists()
-    )
-
-
-@transaction.atomic
-def sign_run(*, user, run_id, note: str = "") -> ReportSignature:
-    """The principal signs off a finished school weekly report of their school, once."""
-    run = (
-        ReportRun.objects.select_for_update()
-        .filter(pk__in=runs_visible_to(user).values("pk"))
-        .filter(pk=run_id)
-        .first()
-    )
-    if run is None:
-        raise OutOfScope("报表不存在或您无权查看")
-    if run.kind != K.SCHOOL_WEEKLY:
-        raise InvalidTransition("只有学校周报需要校长签发")
-    if run.status != ReportRun.Status.DONE:
-        raise InvalidTransition("报表尚未生成完成,不能签发")
-    if not is_principal_of(user, run.scope_id):
-        raise InvalidTransition("您的岗位不能签发该报表(须本校校长)")
-    if ReportSignature.objects.filter(run=run).exists():
-        raise Conflict("该报表已签发")
-    try:
-        with transaction.atomic():
-            return ReportSignature.objects.create(run=run, user=user, note=(note or "")[:300])
-    except IntegrityError as exc:
-        raise Conflict("该报表已签发") from exc
-
-
-# --- benchmark -----------------------------------------------------------------------------------
-
-
-def bench_county_weekly(county_id: int, period: str, *, repeat: int = 3) -> dict[str, float]:
-    """Seconds (best of ``repeat``) for the county weekly report and what it is measured against.
-
-    - ``numbers``: the report's numbers, as the page and the API serve them;
-    - ``report``: the whole builder, numbers and the .xlsx (no storage);
-    - ``bare_sql``: the SQL of every query the numbers need, run straight through the cursor and
-      fetched;
-    - ``bare_xlsx``: a bare openpyxl write-only loop writing the report's cell values (one row per
-      school and the total, percentages formatted as percentages), with nothing else.
-    """
-    county = County.objects.get(pk=county_id)
-    run = ReportRun(
-        kind=K.COUNTY_WEEKLY,
-        period=period,
-        scope_type=ReportRun.ScopeType.COUNTY,
-        scope_id=county.pk,
-        scope_name=county.name,
-    )
-    start, end = period_bounds(period)
-    classrooms = Classroom.objects.filter(school__county_id=county.pk)
-    statements = [
-        qs.query.sql_with_params() for qs in metrics.bare_querysets(classrooms, start, end, timezone.localdate())
-    ]
-    data, _numbers = _county_numbers(run, lambda _pct: None)
-    values = [_school_row(index, unit) for index, unit in enumerate(data["schools"], start=1)]
-    values.append(_school_row(None, {**data["total"], "code": ""}))
-    pct_columns = [index for index, (_header, kind) in enumerate(SCHOOL_COLUMNS) if kind == PCT]
-
-    def numbers() -> None:
-        _county_numbers(run, lambda _pct: None)
-
-    def report() -> None:
-        _build_county(run, lambda _pct: None)
-
-    def bare_sql() -> None:
-        with connection.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                cursor.fetchall()
-
-    def bare_xlsx() -> None:
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("sheet")
-        ws.append([header for header, _kind in SCHOOL_COLUMNS])
-        for row in values:
-            row = list(row)
-            for index in pct_columns:
-                if row[index] is not None:
-                    cell = WriteOnlyCell(ws, value=row[index] / 100)
-                    cell.number_format = "0.00%"
-                    row[index] = cell
-            ws.append(row)
-        wb.save(io.BytesIO())
-
-    timings: dict[str, list[float]] = {"numbers": [], "report": [], "bare_sql": [], "bare_xlsx": []}
-    # Alternated, best of each: a busy machine slows all alike.
-    for _ in range(repeat):
-        for name, func in (("numbers", numbers), ("report", report), ("bare_sql", bare_sql), ("bare_xlsx", bare_xlsx)):
-            began = time.perf_counter()
-            func()
-            timings[name].append(time.perf_counter() - began)
-    return {name: min(times) for name, times in timings.items()}

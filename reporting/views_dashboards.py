@@ -1,6 +1,6 @@
 """Dashboard pages: the principal's school dashboard and the bureau's county dashboard.
 
-Thin: parse ``?school=`` / ``?county=`` / ``?township=``, ask :mod:`reporting.dashboards`, and
+Thin: parse ``?school=`` / ``?county=`` / ``?township=``, ask :mod:`reporting.selectors`, and
 attach to every number the address of the list behind it (cases by school and status, overdue
 cases, flags by level, the duty view, the report). Chart data goes to the page with
 ``json_script`` and is drawn by ``static/js/dashboards.js`` (ECharts, vendored).
@@ -11,7 +11,6 @@ from html import escape
 from urllib.parse import quote_plus
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -20,11 +19,11 @@ from django.utils.translation import gettext as _
 
 from casework.models import DropoutCase
 from casework.services import DUE_LABELS
-from students.errors import OutOfScope
 from students.models import RiskFlag
 
-from . import dashboards, metrics
+from . import metrics, selectors
 from .models import ReportRun
+from .views_common import not_found_as_404
 
 CASE_COLUMNS = tuple(metrics.CASE_LABELS)  # suspected, confirmed, returning, returned, closed
 LEVEL_COLOURS = {"red": "#dc3545", "orange": "#fd7e14", "yellow": "#ffc107"}
@@ -147,10 +146,8 @@ def _dropout_chart(units: list[dict], url_of) -> dict:
 
 @login_required
 def school_dashboard(request):
-    try:
-        board = dashboards.school_dashboard(request.user, request.GET.get("school"))
-    except OutOfScope as exc:
-        raise Http404 from exc
+    with not_found_as_404():
+        board = selectors.school_dashboard(request.user, request.GET.get("school"))
     school_id = board.school.pk
     for case in board.overdue_cases:
         case.due_label = DUE_LABELS.get(case.due_kind, case.due_kind)
@@ -282,10 +279,8 @@ def school_row(unit: dict, escalated: int, urls: Urls, badges: dict) -> str:
 
 @login_required
 def county_dashboard(request):
-    try:
-        board = dashboards.county_dashboard(request.user, request.GET.get("county"))
-    except OutOfScope as exc:
-        raise Http404 from exc
+    with not_found_as_404():
+        board = selectors.county_dashboard(request.user, request.GET.get("county"))
     county_param = request.GET.get("county") if len(board.counties) > 1 else None
     township = _township_param(request.GET.get("township"))
     urls = Urls()

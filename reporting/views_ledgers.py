@@ -5,19 +5,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from students import scoping
-from students.errors import DomainError, OutOfScope
+from students.errors import DomainError
 
-from . import ledgers as exports
-from . import runs
+from . import selectors, services
 from .api_ledgers import DownloadLogFilter
+from .ledgers import LEDGER_KINDS, LEDGERS, context_for_user, direct_max_rows, row_counts
 from .models import ReportRun
+from .views_common import not_found_as_404
 
 PAGE_SIZE = 50
 DESCRIPTIONS = {
@@ -34,29 +35,21 @@ def _int_or_none(value) -> int | None:
         return None
 
 
-def _run_download_url(run: ReportRun) -> str:
-    try:
-        return reverse("report-file", args=[run.pk])  # the reports pages log the download
-    except NoReverseMatch:
-        return exports.run_file_url(run)
-
-
 @login_required
 def ledgers(request):
     user = request.user
     scope = scoping.scope_for(user)
     school = _int_or_none(request.GET.get("school"))
-    try:
-        ctx = exports.context_for_user(user, school=school)
-    except OutOfScope as exc:
-        raise Http404 from exc
-    county_level = scope.superuser or bool(scope.county_ids)
-    schools = list(scoping.schools_visible_to(user).order_by("code").values_list("pk", "name")) if county_level else []
-    counts = exports.row_counts(ctx)
-    limit = exports.direct_max_rows()
+    with not_found_as_404():
+        ctx = context_for_user(user, school=school)
+    schools = (
+        list(scoping.schools_visible_to(user).order_by("code").values_list("pk", "name")) if scope.county_level else []
+    )
+    counts = row_counts(ctx)
+    limit = direct_max_rows()
     query = f"?{urlencode({'school': school})}" if school else ""
     cards = []
-    for slug, ledger in exports.LEDGERS.items():
+    for slug, ledger in LEDGERS.items():
         rows = counts[slug]
         cards.append(
             {
@@ -67,19 +60,19 @@ def ledgers(request):
                 "rows": rows,
                 "href": reverse("api-ledger-download", args=[slug]) + query,
                 # A county-wide export too big to make in the request is generated in the background.
-                "direct": not (scope.county_ids and not school and rows >= limit),
+                "direct": not (scope.is_bureau and not school and rows >= limit),
             }
         )
     recent = []
-    if scope.county_ids:
+    if scope.is_bureau:
         recent = list(
-            runs.runs_visible_to(user)
-            .filter(kind__in=exports.LEDGER_KINDS, scope_type=ReportRun.ScopeType.COUNTY)
+            selectors.runs_visible_to(user)
+            .filter(kind__in=LEDGER_KINDS, scope_type=ReportRun.ScopeType.COUNTY)
             .order_by("-created_at", "-id")[:8]
         )
         for run in recent:
-            run.page_url = exports.run_page_url(run)
-            run.download_url = _run_download_url(run)
+            run.page_url = run.get_absolute_url()
+            run.download_url = reverse("report-file", args=[run.pk])  # the reports pages log the download
     return render(
         request,
         "reporting/ledgers.html",
@@ -89,7 +82,7 @@ def ledgers(request):
             "counts": counts,
             "schools": schools,
             "school": school,
-            "can_generate": bool(scope.county_ids),
+            "can_generate": scope.is_bureau,
             "limit": limit,
             "recent_runs": recent,
             "full_ids": ctx.full_ids,
@@ -101,13 +94,12 @@ def ledgers(request):
 @require_POST
 def generate(request):
     """生成全县台账: a background run for the bureau's county; the run page shows progress and the file."""
-    ledger = exports.LEDGERS.get(request.POST.get("ledger", ""))
+    ledger = LEDGERS.get(request.POST.get("ledger", ""))
     if ledger is None:
         raise Http404
     try:
-        run, created = exports.request_county_ledger(request.user, ledger.kind)
-    except OutOfScope as exc:
-        raise Http404 from exc
+        with not_found_as_404():
+            run, created = services.request_county_ledger(request.user, ledger.kind)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("ledgers")
@@ -115,7 +107,7 @@ def generate(request):
         messages.success(request, _("已开始生成%(title)s,完成后可在本页下载。") % {"title": ledger.title})
     else:
         messages.info(request, _("%(title)s正在生成中。") % {"title": ledger.title})
-    return redirect(exports.run_page_url(run))
+    return redirect(run.get_absolute_url())
 
 
 @login_required
@@ -124,7 +116,7 @@ def download_log(request):
     user = request.user
     if scoping.scope_for(user).is_empty:
         raise Http404
-    visible = exports.downloads_visible_to(user)
+    visible = selectors.downloads_visible_to(user)
     filtered = DownloadLogFilter(request.GET, queryset=visible.order_by("-at", "-id"))
     page = Paginator(filtered.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     people = (

@@ -1,15 +1,12 @@
 """Report pages: the list with the "生成报表" form, a run's page (progress, numbers, download, sign).
 
-Thin: parse, call :mod:`reporting.runs` / :mod:`reporting.reports`, render. A run outside the
-user's scope is a 404; a refused request becomes a page message.
+Thin: parse, call :mod:`reporting.selectors` / :mod:`reporting.services`, render. A run outside
+the user's scope is a 404; a refused request becomes a page message.
 """
-
-import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,17 +15,15 @@ from django.views.decorators.http import require_POST
 
 from students import scoping
 from students.errors import DomainError
-from students.models import Classroom, County, School
 
-from . import metrics, runs
-from .models import DownloadLog, ReportRun
-from .reports import can_sign, sign_run
+from . import metrics, selectors, services
+from .models import ReportRun
+from .periods import PERIODIC, previous_iso_week, previous_month
+from .xlsx import XLSX_CONTENT_TYPE
 
 PAGE_SIZE = 30
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 K = ReportRun.Kind
 S = ReportRun.Status
-CLASS_OPTIONS_LIMIT = 500
 DETAIL_TEMPLATES = {
     K.CLASS_WEEKLY: "reporting/report_class_weekly.html",
     K.SCHOOL_WEEKLY: "reporting/report_school_weekly.html",
@@ -40,94 +35,29 @@ DETAIL_TEMPLATES = {
 # --- downloads (pages and API) -------------------------------------------------------------------
 
 
-def _scope_ids(run: ReportRun) -> tuple[int | None, int | None]:
-    """(school id, county id) of a run's scope, for the download log."""
-    if run.scope_type == ReportRun.ScopeType.COUNTY:
-        return None, run.scope_id
-    if run.scope_type == ReportRun.ScopeType.SCHOOL:
-        return run.scope_id, School.objects.filter(pk=run.scope_id).values_list("county_id", flat=True).first()
-    row = Classroom.objects.filter(pk=run.scope_id).values_list("school_id", "school__county_id").first()
-    return row if row else (None, None)
-
-
-def log_run_download(request, run: ReportRun) -> None:
-    params = {"kind": run.kind, "period": run.period, "scope_type": run.scope_type, "scope_id": run.scope_id}
-    try:
-        from reporting.ledgers import log_download
-    except ImportError:
-        log_download = None
-    if log_download is not None:
-        log_download(
-            request.user,
-            what=run.kind,
-            label=str(run),
-            row_count=run.row_count,
-            run=run,
-            params=params,
-            request=request,
-        )
-        return
-    school_id, county_id = _scope_ids(run)
-    DownloadLog.objects.create(
-        user=request.user,
-        what=run.kind,
-        label=str(run)[:200],
-        params=params,
-        row_count=run.row_count,
-        run=run,
-        school_id=school_id,
-        county_id=county_id,
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-    )
-
-
 def file_response(request, run: ReportRun) -> FileResponse:
     """The run's .xlsx as an attachment with a readable Chinese name; logs the download."""
-    log_run_download(request, run)
+    services.log_run_download(request, run)
     stamp = run.period or timezone.localtime(run.created_at).strftime("%Y%m%d")
     name = f"{run.scope_name}-{run.get_kind_display()}-{stamp}.xlsx".replace("/", "-")
-    return FileResponse(run.file.open("rb"), as_attachment=True, filename=name, content_type=XLSX)
+    return FileResponse(run.file.open("rb"), as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
 
 
 # --- generate form -------------------------------------------------------------------------------
 
 
-def previous_month(today: dt.date) -> str:
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year}-{first.month:02d}"
-
-
 def _form_options(user) -> dict:
     """Which kinds and scopes this user may generate, for the form (the services check again)."""
-    scope = scoping.scope_for(user)
-    if scope.superuser:
-        counties = list(County.objects.values_list("pk", "name"))
-        schools = list(School.objects.order_by("code").values_list("pk", "name"))
-    else:
-        counties = list(County.objects.filter(pk__in=scope.county_ids).values_list("pk", "name"))
-        schools = list(
-            School.objects.filter(Q(pk__in=scope.school_ids) | Q(county_id__in=scope.county_ids))
-            .order_by("code")
-            .values_list("pk", "name")
-        )
-    classes = list(
-        scoping.manageable_classrooms(user)
-        .select_related("school")
-        .order_by("school__code", "grade__level", "number")
-        .values_list("pk", "school__name", "name")[:CLASS_OPTIONS_LIMIT]
-    )
-    scopes = [("county", pk, name) for pk, name in counties]
-    scopes += [("school", pk, name) for pk, name in schools]
-    scopes += [("classroom", pk, f"{school} {name}") for pk, school, name in classes]
+    scopes = selectors.report_scopes(user)
     kinds = []
-    for kind, (unit, scope_type) in runs.PERIODIC.items():
+    for kind, (unit, scope_type) in PERIODIC.items():
         if any(s[0] == scope_type for s in scopes):
             kinds.append({"code": kind, "label": K(kind).label, "unit": unit, "scope_type": scope_type})
     today = timezone.localdate()
     return {
         "kinds": kinds,
         "scopes": scopes,
-        "default_week": runs.previous_iso_week(today),
+        "default_week": previous_iso_week(today),
         "default_month": previous_month(today),
     }
 
@@ -138,7 +68,7 @@ def _form_options(user) -> dict:
 @login_required
 def report_list(request):
     user = request.user
-    qs = runs.runs_visible_to(user).select_related("signature").order_by("-created_at", "-id")
+    qs = selectors.runs_visible_to(user).select_related("signature").order_by("-created_at", "-id")
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
     if kind in K.values:
@@ -167,7 +97,7 @@ def report_generate(request):
     # The scope arrives as "type:id" (e.g. "school:12"), so a class id is never read as a school's.
     scope_type, _sep, scope_id = data.get("scope", "").partition(":")
     try:
-        run, created = runs.request_run(
+        run, created = services.request_run(
             user=request.user,
             kind=data.get("kind", ""),
             period=data.get("period", "").strip(),
@@ -184,7 +114,7 @@ def report_generate(request):
 
 
 def _visible_run(user, pk) -> ReportRun:
-    return scoping.get_visible_or_404(runs.runs_visible_to(user), pk=pk)
+    return scoping.get_visible_or_404(selectors.runs_visible_to(user), pk=pk)
 
 
 @login_required
@@ -192,7 +122,7 @@ def report_detail(request, pk):
     run = _visible_run(request.user, pk)
     signature = getattr(run, "signature", None)
     generations = list(
-        runs.runs_visible_to(request.user)
+        selectors.runs_visible_to(request.user)
         .filter(kind=run.kind, period=run.period, scope_type=run.scope_type, scope_id=run.scope_id)
         .order_by("-generation")
         .values("pk", "generation", "status", "created_at")
@@ -205,7 +135,7 @@ def report_detail(request, pk):
             "data": run.data if run.status == S.DONE else {},
             "detail_template": DETAIL_TEMPLATES.get(run.kind),
             "signature": signature,
-            "can_sign": signature is None and can_sign(request.user, run),
+            "can_sign": signature is None and selectors.can_sign(request.user, run),
             "generations": generations if len(generations) > 1 else [],
             "api_url": reverse("api-report-detail", args=[run.pk]),
             "absence_labels": metrics.ABSENCE_LABELS,
@@ -228,7 +158,7 @@ def report_file(request, pk):
 def report_regenerate(request, pk):
     run = _visible_run(request.user, pk)
     try:
-        newer, _created = runs.request_run(
+        newer, _created = services.request_run(
             user=request.user,
             kind=run.kind,
             period=run.period,
@@ -248,7 +178,7 @@ def report_regenerate(request, pk):
 def report_sign(request, pk):
     run = _visible_run(request.user, pk)
     try:
-        sign_run(user=request.user, run_id=run.pk, note=request.POST.get("note", "").strip())
+        services.sign_run(user=request.user, run_id=run.pk, note=request.POST.get("note", "").strip())
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

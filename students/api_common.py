@@ -1,6 +1,5 @@
 """Shared API plumbing: pagination and the one mapping from domain errors to HTTP."""
 
-from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -23,10 +22,6 @@ def exception_handler(exc, context):
             body["current"] = exc.details
         return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)
-
-
-def created(data) -> Response:
-    return Response(data, status=status.HTTP_201_CREATED)
 
 
 def parse_input(serializer_class, data) -> dict:

@@ -368,3 +368,29 @@ def county_ids_of(user) -> list[int]:
     if scope.is_bureau:
         return scope.post_ids("county")
     return sorted(set(led_schools(user).values_list("county_id", flat=True)))
+
+
+# --- added for reporting ---
+
+
+def scope_name(user) -> str:
+    """A short name for the whole of a user's scope (a ledger's title row): '全部' for a superuser, else
+    up to three of their counties, schools, classes, townships and villages ('等' when there are more)."""
+    from .models import Township, Village
+
+    scope = scope_for(user)
+    if scope.superuser:
+        return "全部"
+    names: list[str] = []
+    names += County.objects.filter(pk__in=scope.county_ids).values_list("name", flat=True)
+    names += School.objects.filter(pk__in=scope.school_ids).values_list("name", flat=True)
+    names += [
+        f"{school} {room}"
+        for school, room in Classroom.objects.filter(pk__in=scope.classroom_ids).values_list("school__name", "name")
+    ]
+    names += Township.objects.filter(pk__in=scope.township_ids).values_list("name", flat=True)
+    names += [
+        f"{township}{village}"
+        for township, village in Village.objects.filter(pk__in=scope.village_ids).values_list("township__name", "name")
+    ]
+    return "、".join(names[:3]) + ("等" if len(names) > 3 else "")

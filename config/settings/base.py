@@ -217,9 +217,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
-# Demo county and masking rules are product settings, not secrets.
-ID_NUMBER_VISIBLE_DIGITS = 4
-
 # A broker outage must not hold a web request: fail fast, the nightly run catches up.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 1}

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 
-from reporting import runs
+from reporting import services
 from reporting.models import ReportRun
 from tests import factories as f
 from tests.helpers import build_case, report
@@ -88,10 +88,10 @@ def assert_charts_drawn(page, ids: list[str]) -> None:
 
 
 def test_principal_dashboard_draws_charts_and_shows_the_weekly_report_numbers(page, live_server, week, artifacts):
-    run, _created = runs.request_run(
+    run, _created = services.request_run(
         user=week.principal, kind=ReportRun.Kind.SCHOOL_WEEKLY, period=W48, scope_type="school", scope_id=week.school.pk
     )
-    summary = runs.execute_run(run.pk).data["summary"]
+    summary = services.execute_run(run.pk).data["summary"]
 
     login(page, live_server, "principal")
     with page.expect_navigation():

@@ -24,10 +24,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from bench.dashboards import time_dashboards
 from casework import services as case_services
 from casework.models import DropoutCase
-from reporting import dashboards, metrics, runs
+from reporting import metrics, services
 from reporting.models import ReportRun
+from reporting.selectors import dashboards
 from students.models import Classroom, DailyReport, Post
 from tests import factories as f
 from tests.helpers import at, build_case, report
@@ -99,8 +101,8 @@ def board_of(user, **kwargs) -> dashboards.SchoolDashboard:
 
 
 def generate(user, kind, scope_type, scope_id) -> ReportRun:
-    run, _created = runs.request_run(user=user, kind=kind, period=W48, scope_type=scope_type, scope_id=scope_id)
-    return runs.execute_run(run.pk)
+    run, _created = services.request_run(user=user, kind=kind, period=W48, scope_type=scope_type, scope_id=scope_id)
+    return services.execute_run(run.pk)
 
 
 def number(content: str, attribute: str) -> str:
@@ -478,7 +480,7 @@ def test_query_count_does_not_grow_with_schools_or_students(client, county, who,
 
 
 def test_bench_dashboards_times_both_dashboards(county):
-    results = dashboards.bench_dashboards(repeat=3)
+    results = time_dashboards(repeat=3)
     assert set(results) == {"school", "school_uncached", "county", "county_uncached"}
     for row in results.values():
         assert 0 < row["p50"] <= row["p95"] <= row["max"]

@@ -8,9 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from casework import selectors as case_selectors
 from casework import services
 from casework.models import DropoutCase
-from reporting import ledgers, runs
+from reporting import ledgers, xlsx
+from reporting import services as reporting_services
 from reporting.admin import DownloadLogAdmin, ReportRunAdmin
 from reporting.models import DownloadLog, ReportRun
 from students.models import Student
@@ -280,10 +282,10 @@ def test_a_formula_in_a_name_is_written_as_text(world, cases, api):
 
 def test_cell_text_defuses_every_formula_prefix():
     for value in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
-        assert ledgers.cell_text(value) == "'" + value
-    assert ledgers.cell_text("张伟") == "张伟"
-    assert ledgers.cell_text("") is None
-    assert ledgers.cell_text("a\x00b\x1fc") == "abc"
+        assert xlsx.cell_text(value) == "'" + value
+    assert xlsx.cell_text("张伟") == "张伟"
+    assert xlsx.cell_text("") is None
+    assert xlsx.cell_text("a\x00b\x1fc") == "abc"
 
 
 # --- 疑似辍学学生台账 ---------------------------------------------------------------------------
@@ -400,7 +402,7 @@ def test_principal2_sees_none_of_school_1(world, cases, api, name):
 
 def test_teacher_export_holds_only_their_class_and_the_cases_they_own(world, cases, api):
     rows = table(open_book(get(api, world.teacher, "suspected")).active)
-    visible = set(ledgers.case_selectors.cases_visible_to(world.teacher).values_list("student__student_no", flat=True))
+    visible = set(case_selectors.cases_visible_to(world.teacher).values_list("student__student_no", flat=True))
     assert {row["学籍号"].value for row in rows} <= visible
     assert world.students_c[1].student_no not in {row["学籍号"].value for row in rows}
 
@@ -483,7 +485,9 @@ def test_download_log_page_for_the_bureau(world, cases, client, api):
 def test_log_download_for_a_finished_run(world, rf):
     run = f.ReportRunFactory(kind="ledger_dropouts", period="", scope_type="school", scope=world.school)
     request = rf.get("/", REMOTE_ADDR="10.0.0.7")
-    log = ledgers.log_download(world.principal, what=run.kind, label=str(run), row_count=12, run=run, request=request)
+    log = reporting_services.log_download(
+        world.principal, what=run.kind, label=str(run), row_count=12, run=run, request=request
+    )
     assert (log.school_id, log.county_id, log.ip_address, log.run_id) == (
         world.school.pk,
         world.county.pk,
@@ -520,9 +524,9 @@ def test_big_county_wide_export_runs_as_a_job(world, cases, api, settings, djang
 
 @pytest.mark.parametrize("kind", ["ledger_dropouts", "ledger_suspected", "ledger_returns"])
 def test_county_run_builds_a_file_that_opens(world, cases, kind):
-    run, created = runs.request_run(user=world.bureau, kind=kind, scope_type="county")
+    run, created = reporting_services.request_run(user=world.bureau, kind=kind, scope_type="county")
     assert created
-    run = runs.execute_run(run.pk)
+    run = reporting_services.execute_run(run.pk)
     assert run.status == "done"
     wb = load_workbook(io.BytesIO(run.file.read()))
     assert wb.active.freeze_panes == "A4"
@@ -532,26 +536,26 @@ def test_county_run_builds_a_file_that_opens(world, cases, kind):
 
 
 def test_runs_without_a_requester_or_for_a_class_are_masked(world, cases):
-    county, _ = runs.request_system_run(
+    county, _ = reporting_services.request_system_run(
         kind="ledger_dropouts", period="", scope_type="county", scope_id=world.county.pk, name="青山县"
     )
-    classroom, _ = runs.request_run(
+    classroom, _ = reporting_services.request_run(
         user=world.bureau, kind="ledger_suspected", scope_type="classroom", scope_id=world.class_a.pk
     )
     for run in (county, classroom):
-        wb = load_workbook(io.BytesIO(runs.execute_run(run.pk).file.read()))
+        wb = load_workbook(io.BytesIO(reporting_services.execute_run(run.pk).file.read()))
         cells = id_cells(wb)
         assert cells
         assert all(cell.value.startswith("*") for cell in cells)
 
 
 def test_asking_again_joins_a_running_job_and_later_builds_a_fresh_one(world, cases):
-    first, created = ledgers.request_county_ledger(world.bureau, "ledger_returns")
+    first, created = reporting_services.request_county_ledger(world.bureau, "ledger_returns")
     assert created
-    again, created = ledgers.request_county_ledger(world.bureau, "ledger_returns")
+    again, created = reporting_services.request_county_ledger(world.bureau, "ledger_returns")
     assert (again.pk, created) == (first.pk, False)
-    runs.execute_run(first.pk)
-    fresh, created = ledgers.request_county_ledger(world.bureau, "ledger_returns")
+    reporting_services.execute_run(first.pk)
+    fresh, created = reporting_services.request_county_ledger(world.bureau, "ledger_returns")
     assert created
     assert fresh.generation == 2
 
@@ -611,7 +615,7 @@ def test_admin_is_read_only_and_scoped(world, cases, rf, api):
         assert not admin.has_change_permission(request)
         assert not admin.has_add_permission(request)
         assert not admin.has_delete_permission(request)
-    run, _ = runs.request_run(user=world.principal, kind="ledger_dropouts", scope_type="school")
+    run, _ = reporting_services.request_run(user=world.principal, kind="ledger_dropouts", scope_type="school")
     request = rf.get("/admin/")
     request.user = world.principal2
     assert ReportRunAdmin(ReportRun, site).get_queryset(request).count() == 0

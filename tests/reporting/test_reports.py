@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from casework import services as case_services
 from casework.models import DropoutCase, FollowUp
-from reporting import metrics, reports, runs
+from reporting import building, metrics, periods, services, xlsx
 from reporting.models import DownloadLog, ReportRun, ReportSignature
 from students.errors import Conflict, InvalidTransition, OutOfScope
 from students.models import Absence, Student
@@ -94,16 +94,16 @@ def county(world, term, today):
     return w
 
 
-def build(kind, scope_type, scope_id, period=W47) -> tuple[runs.BuildResult, list[int]]:
+def build(kind, scope_type, scope_id, period=W47) -> tuple[building.BuildResult, list[int]]:
     run = f.ReportRunFactory.build(
         kind=kind, period=period, scope_type=scope_type, scope_id=scope_id, scope_name="测试"
     )
     seen: list[int] = []
-    result = runs.BUILDERS[kind](run, seen.append)
+    result = services.BUILDERS[kind](run, seen.append)
     return result, seen
 
 
-def workbook(result: runs.BuildResult):
+def workbook(result: building.BuildResult):
     return openpyxl.load_workbook(io.BytesIO(result.content))
 
 
@@ -115,7 +115,7 @@ def rows_of(ws, first=4):
 
 
 def test_metrics_per_class_school_and_county(county):
-    m = metrics.collect(metrics.Classroom.objects.filter(school__county=county.county), *runs.period_bounds(W47))
+    m = metrics.collect(metrics.Classroom.objects.filter(school__county=county.county), *periods.period_bounds(W47))
     assert [d.isoformat() for d in m.school_days] == [d.isoformat() for d in DAYS]
     assert m.school_year == {"name": "2026-2027", "start": "2026-09-01", "end": "2027-08-31"}
     a, b, c = m.classes
@@ -156,9 +156,9 @@ def test_metrics_per_class_school_and_county(county):
 
 def test_dropouts_count_up_to_the_period_end_and_completeness_up_to_today(county):
     classrooms = metrics.Classroom.objects.filter(school=county.school)
-    w46 = metrics.collect(classrooms, *runs.period_bounds("2026-W46"))
+    w46 = metrics.collect(classrooms, *periods.period_bounds("2026-W46"))
     assert w46.schools[0].dropouts == 1  # only a2, verified 11-09
-    november = metrics.collect(classrooms, *runs.period_bounds("2026-11"))
+    november = metrics.collect(classrooms, *periods.period_bounds("2026-11"))
     school = november.schools[0]
     assert len(november.school_days) == 18  # 11-02 … 11-25 ("today"), weekdays only
     assert (school.reports_filed, school.reports_expected, school.completeness) == (8, 36, 22.22)
@@ -167,7 +167,7 @@ def test_dropouts_count_up_to_the_period_end_and_completeness_up_to_today(county
 
 
 def test_metrics_run_a_constant_number_of_queries(county):
-    start, end = runs.period_bounds(W47)
+    start, end = periods.period_bounds(W47)
     classrooms = metrics.Classroom.objects.filter(school__county=county.county)
     with CaptureQueriesContext(connection) as before:
         metrics.collect(classrooms, start, end)
@@ -187,7 +187,7 @@ def test_metrics_run_a_constant_number_of_queries(county):
 def test_metrics_serialise_to_json(county):
     import json
 
-    m = metrics.collect(metrics.Classroom.objects.filter(school=county.school), *runs.period_bounds(W47))
+    m = metrics.collect(metrics.Classroom.objects.filter(school=county.school), *periods.period_bounds(W47))
     data = json.loads(json.dumps(m.to_dict()))
     assert data["start"] == "2026-11-16"
     assert data["schools"][0]["dropout_rate"] == 57.14
@@ -336,8 +336,8 @@ def test_formula_like_text_is_written_as_text(county):
     notes = [r[7] for r in rows_of(ws) if r[7]]
     assert notes
     assert all(n.startswith("'=") for n in notes)
-    assert reports.safe_text("@x") == "'@x"
-    assert reports.safe_text("张三") == "张三"
+    assert xlsx.cell_text("@x") == "'@x"
+    assert xlsx.cell_text("张三") == "张三"
 
 
 # --- API ------------------------------------------------------------------------------------------
@@ -409,7 +409,7 @@ def test_list_filters(county, api, django_capture_on_commit_callbacks):
 
 
 def test_file_of_an_unfinished_run_is_refused(county, api):
-    run, _ = runs.request_run(user=county.bureau, kind="county_weekly", period=W47)  # no commit: stays queued
+    run, _ = services.request_run(user=county.bureau, kind="county_weekly", period=W47)  # no commit: stays queued
     answer = api.as_user(county.bureau).get(reverse("api-report-file", args=[run.pk]))
     assert answer.status_code == 409
     assert not DownloadLog.objects.exists()
@@ -469,18 +469,18 @@ def test_principal_signs_the_school_weekly_once(county, api, django_capture_on_c
 
 
 def test_only_a_finished_school_weekly_can_be_signed(county, django_capture_on_commit_callbacks):
-    queued, _ = runs.request_run(user=county.principal, kind="school_weekly", period="2026-W46")
+    queued, _ = services.request_run(user=county.principal, kind="school_weekly", period="2026-W46")
     with pytest.raises(InvalidTransition):
-        reports.sign_run(user=county.principal, run_id=queued.pk)
+        services.sign_run(user=county.principal, run_id=queued.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        county_run, _ = runs.request_run(user=county.bureau, kind="county_weekly", period=W47)
+        county_run, _ = services.request_run(user=county.bureau, kind="county_weekly", period=W47)
     with pytest.raises(OutOfScope):
-        reports.sign_run(user=county.principal, run_id=county_run.pk)
+        services.sign_run(user=county.principal, run_id=county_run.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        done, _ = runs.request_run(user=county.principal, kind="school_weekly", period=W47)
-    reports.sign_run(user=county.principal, run_id=done.pk)
+        done, _ = services.request_run(user=county.principal, kind="school_weekly", period=W47)
+    services.sign_run(user=county.principal, run_id=done.pk)
     with pytest.raises(Conflict):
-        reports.sign_run(user=county.principal, run_id=done.pk)
+        services.sign_run(user=county.principal, run_id=done.pk)
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -517,7 +517,7 @@ def test_report_list_page_generates_and_shows_the_run(county, client, django_cap
 
 
 def test_detail_page_of_a_running_run_polls_the_api(county, client):
-    run, _ = runs.request_run(user=county.principal, kind="school_weekly", period=W47)
+    run, _ = services.request_run(user=county.principal, kind="school_weekly", period=W47)
     ReportRun.objects.filter(pk=run.pk).update(status="running", progress=40)
     client.force_login(county.principal)
     html = client.get(reverse("report-detail", args=[run.pk])).content.decode()
@@ -530,8 +530,8 @@ def test_detail_page_of_a_running_run_polls_the_api(county, client):
 
 
 def test_failed_run_shows_the_error_and_regenerates(county, client, django_capture_on_commit_callbacks):
-    run, _ = runs.request_run(user=county.principal, kind="school_weekly", period=W47)
-    runs.mark_failed(run.pk, "RuntimeError: 数据库连接中断")
+    run, _ = services.request_run(user=county.principal, kind="school_weekly", period=W47)
+    services.mark_failed(run.pk, "RuntimeError: 数据库连接中断")
     client.force_login(county.principal)
     html = client.get(reverse("report-detail", args=[run.pk])).content.decode()
     assert "数据库连接中断" in html
@@ -545,7 +545,7 @@ def test_failed_run_shows_the_error_and_regenerates(county, client, django_captu
 
 def test_school_weekly_page_register_and_sign(county, client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        run, _ = runs.request_run(user=county.principal, kind="school_weekly", period=W47)
+        run, _ = services.request_run(user=county.principal, kind="school_weekly", period=W47)
     client.force_login(county.principal)
     html = client.get(reverse("report-detail", args=[run.pk])).content.decode()
     assert "在校学生登记表" in html
@@ -567,7 +567,7 @@ def test_school_weekly_page_register_and_sign(county, client, django_capture_on_
 
 def test_class_weekly_page_for_the_teacher(county, client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        run, _ = runs.request_run(user=county.teacher, kind="class_weekly", period=W47)
+        run, _ = services.request_run(user=county.teacher, kind="class_weekly", period=W47)
     client.force_login(county.teacher)
     html = client.get(reverse("report-detail", args=[run.pk])).content.decode()
     assert county.students_a[0].name in html
@@ -576,11 +576,7 @@ def test_class_weekly_page_for_the_teacher(county, client, django_capture_on_com
     assert client.get(reverse("report-detail", args=[run.pk])).status_code == 404
 
 
-def test_download_is_logged_without_the_ledgers_module(county, api, monkeypatch, django_capture_on_commit_callbacks):
-    """Before reporting.ledgers (and its log_download) existed, the view wrote the log row itself."""
-    import sys
-
-    monkeypatch.setitem(sys.modules, "reporting.ledgers", None)  # importing it now raises ImportError
+def test_report_download_is_logged(county, api, django_capture_on_commit_callbacks):
     run_id = generate(api, county.teacher, django_capture_on_commit_callbacks, kind="class_weekly", period=W47).data[
         "id"
     ]

@@ -13,7 +13,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
-from reporting import reports, runs, tasks
+from reporting import selectors, services, tasks
 from reporting.models import DownloadLog, ReportRun
 from tests import factories as f
 from tests.helpers import celery_configured, report
@@ -104,15 +104,15 @@ def test_run_left_running_by_a_killed_worker_is_completed_on_redelivery(redis_wo
 @pytest.mark.django_db(transaction=True)
 def test_a_run_is_never_done_without_its_file(attendance):
     """The builder dies half-way: the run is not done, has no file and no checksum; a retry finishes it."""
-    real = runs.BUILDERS["school_weekly"]
+    real = services.BUILDERS["school_weekly"]
 
     def dies_half_way(run, progress):
         progress(50)
         raise RuntimeError("worker killed")
 
-    runs.BUILDERS["school_weekly"] = dies_half_way
+    services.BUILDERS["school_weekly"] = dies_half_way
     try:
-        run, _ = runs.request_run(user=attendance.principal, kind="school_weekly", period=W47)
+        run, _ = services.request_run(user=attendance.principal, kind="school_weekly", period=W47)
         # on_commit ran the (eager) task: it gave up and marked the run failed.
         run.refresh_from_db()
         assert run.status == "failed"
@@ -122,14 +122,14 @@ def test_a_run_is_never_done_without_its_file(attendance):
         assert run.progress == 50
         ReportRun.objects.filter(pk=run.pk).update(status="running", error="")
         with pytest.raises(RuntimeError):
-            runs.execute_run(run.pk)  # what a worker does: the exception propagates, nothing is kept
+            services.execute_run(run.pk)  # what a worker does: the exception propagates, nothing is kept
         run.refresh_from_db()
         assert run.status == "running"
         assert (bool(run.file), run.checksum, run.data) == (False, "", {})
     finally:
-        runs.BUILDERS["school_weekly"] = real
-    done = runs.execute_run(run.pk)
+        services.BUILDERS["school_weekly"] = real
+    done = services.execute_run(run.pk)
     assert (done.status, done.attempts) == ("done", 3)
     assert done.file
     assert done.checksum
-    assert reports.can_sign(attendance.principal, done)
+    assert selectors.can_sign(attendance.principal, done)

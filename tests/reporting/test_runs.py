@@ -2,7 +2,7 @@
 
 import pytest
 
-from reporting import runs
+from reporting import building, periods, selectors, services
 from reporting.models import ReportRun
 from students.errors import InvalidInput, OutOfScope
 
@@ -19,22 +19,22 @@ def fake_builder(settings, tmp_path):
         progress(50)
         if getattr(build, "explode", False):
             raise RuntimeError("boom")
-        return runs.BuildResult(content=b"xlsx-bytes", filename="r.xlsx", data={"n": len(calls)}, row_count=3)
+        return building.BuildResult(content=b"xlsx-bytes", filename="r.xlsx", data={"n": len(calls)}, row_count=3)
 
-    previous = runs.BUILDERS.get("county_weekly")
-    runs.BUILDERS["county_weekly"] = build
+    previous = services.BUILDERS.get("county_weekly")
+    services.BUILDERS["county_weekly"] = build
     yield build, calls
     if previous is None:
-        runs.BUILDERS.pop("county_weekly")
+        services.BUILDERS.pop("county_weekly")
     else:
-        runs.BUILDERS["county_weekly"] = previous
+        services.BUILDERS["county_weekly"] = previous
 
 
 def test_request_twice_gives_the_same_run_and_regenerate_keeps_the_old(
     world, fake_builder, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        first, created = runs.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
+        first, created = services.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
     assert created
     first.refresh_from_db()
     assert first.status == "done"
@@ -44,10 +44,12 @@ def test_request_twice_gives_the_same_run_and_regenerate_keeps_the_old(
     assert first.checksum == hashlib.sha256(b"xlsx-bytes").hexdigest()
     assert first.file.read() == b"xlsx-bytes"
     assert first.data_as_of is not None
-    again, created = runs.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
+    again, created = services.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
     assert (again.pk, created) == (first.pk, False)
     with django_capture_on_commit_callbacks(execute=True):
-        newer, created = runs.request_run(user=world.bureau, kind="county_weekly", period="2026-W47", regenerate=True)
+        newer, created = services.request_run(
+            user=world.bureau, kind="county_weekly", period="2026-W47", regenerate=True
+        )
     assert created
     assert newer.generation == 2
     assert ReportRun.objects.filter(kind="county_weekly").count() == 2
@@ -57,12 +59,12 @@ def test_request_twice_gives_the_same_run_and_regenerate_keeps_the_old(
 
 def test_a_finished_run_is_never_changed(world, fake_builder, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        run, _ = runs.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
+        run, _ = services.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
     run = ReportRun.objects.get(pk=run.pk)
     run.row_count = 999
     with pytest.raises(ValueError, match="never changed"):
         run.save()
-    assert runs.execute_run(run.pk).row_count == 3  # executing again leaves it as it was
+    assert services.execute_run(run.pk).row_count == 3  # executing again leaves it as it was
 
 
 def test_failed_build_is_marked_failed_and_can_be_requested_again(
@@ -71,13 +73,13 @@ def test_failed_build_is_marked_failed_and_can_be_requested_again(
     build, _calls = fake_builder
     build.explode = True
     with django_capture_on_commit_callbacks(execute=True):
-        run, _ = runs.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
+        run, _ = services.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
     run.refresh_from_db()
     assert run.status == "failed"
     assert "boom" in run.error
     build.explode = False
     with django_capture_on_commit_callbacks(execute=True):
-        retry, created = runs.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
+        retry, created = services.request_run(user=world.bureau, kind="county_weekly", period="2026-W47")
     assert created
     assert retry.generation == 2
 
@@ -85,23 +87,23 @@ def test_failed_build_is_marked_failed_and_can_be_requested_again(
 @pytest.mark.parametrize("period", ["2026-11", "2026-W99", "nonsense", "2030-W01"])
 def test_bad_periods_are_refused(world, period):
     with pytest.raises(InvalidInput):
-        runs.request_run(user=world.bureau, kind="county_weekly", period=period)
+        services.request_run(user=world.bureau, kind="county_weekly", period=period)
 
 
 def test_scope_is_checked(world):
     with pytest.raises(OutOfScope):
-        runs.request_run(user=world.principal2, kind="school_weekly", period="2026-W47", scope_id=world.school.pk)
+        services.request_run(user=world.principal2, kind="school_weekly", period="2026-W47", scope_id=world.school.pk)
     with pytest.raises(OutOfScope):
-        runs.request_run(user=world.principal, kind="county_weekly", period="2026-W47", scope_id=world.county.pk)
-    run, _ = runs.request_run(user=world.principal, kind="school_weekly", period="2026-W47")
+        services.request_run(user=world.principal, kind="county_weekly", period="2026-W47", scope_id=world.county.pk)
+    run, _ = services.request_run(user=world.principal, kind="school_weekly", period="2026-W47")
     assert run.scope_id == world.school.pk
-    assert list(runs.runs_visible_to(world.principal2)) == []
-    assert list(runs.runs_visible_to(world.bureau)) == [run]
+    assert list(selectors.runs_visible_to(world.principal2)) == []
+    assert list(selectors.runs_visible_to(world.bureau)) == [run]
 
 
 def test_period_bounds():
     import datetime as dt
 
-    assert runs.period_bounds("2026-W47") == (dt.date(2026, 11, 16), dt.date(2026, 11, 22))
-    assert runs.period_bounds("2026-02") == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
-    assert runs.previous_iso_week(dt.date(2026, 11, 23)) == "2026-W47"
+    assert periods.period_bounds("2026-W47") == (dt.date(2026, 11, 16), dt.date(2026, 11, 22))
+    assert periods.period_bounds("2026-02") == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    assert periods.previous_iso_week(dt.date(2026, 11, 23)) == "2026-W47"

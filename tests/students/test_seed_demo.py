@@ -378,15 +378,15 @@ def test_demo_has_cases_in_every_state_for_the_first_school(db):
 
 
 def test_bench_ledger_volume_grows_the_dropout_ledger_and_rolls_it_back(seeded):
+    from bench.ledgers import ledger_volume
     from casework.models import CaseActivity, DropoutCase, ReturnPlan
-    from reporting.bench import ledger_volume
-    from reporting.ledgers import _dropouts_q, context_for_user
+    from reporting.ledgers.shared import context_for_user, dropouts_q
 
     bureau = User.objects.get(username="bureau")
 
     def ledger_rows() -> int:
         ctx = context_for_user(bureau)
-        return ctx.cases.filter(_dropouts_q(ctx.year_start)).count()
+        return ctx.cases.filter(dropouts_q(ctx.year_start)).count()
 
     before = ledger_rows()
     counts = (DropoutCase.objects.count(), ReturnPlan.objects.count(), CaseActivity.objects.count())

@@ -27,12 +27,11 @@ changed at the school drops them at once.
 
 import dataclasses
 import datetime as dt
-import math
 import time
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -45,17 +44,13 @@ from students.calendar import cached_school_calendar
 from students.errors import OutOfScope
 from students.models import Classroom, County, DailyReport, School, Student
 
-from . import metrics, runs
-from .models import ReportRun
+from .. import metrics
+from ..models import ReportRun
+from ..periods import period_bounds, previous_iso_week
 
 K = ReportRun.Kind
 TREND_DAYS = 20
 OVERDUE_SHOWN = 8
-WEEKDAYS = "一二三四五六日"
-
-
-def day_label(day: dt.date) -> str:
-    return f"{day:%m-%d}(周{WEEKDAYS[day.weekday()]})"
 
 
 # --- the period ----------------------------------------------------------------------------------
@@ -83,26 +78,21 @@ def current_week(as_of: dt.datetime | None = None) -> Week:
     today = timezone.localdate(as_of)
     year, number, _ = today.isocalendar()
     period = f"{year}-W{number:02d}"
-    start, end = runs.period_bounds(period)
-    return Week(period=period, previous=runs.previous_iso_week(today), start=start, end=end, today=today, as_of=as_of)
+    start, end = period_bounds(period)
+    return Week(period=period, previous=previous_iso_week(today), start=start, end=end, today=today, as_of=as_of)
 
 
 # --- who may open which dashboard ------------------------------------------------------------------
 
 
 def dashboard_schools(user) -> QuerySet[School]:
-    """Schools whose dashboard the user may open: their own (school posts), or their county's."""
-    scope = scoping.scope_for(user)
-    if scope.superuser:
-        return School.objects.all()
-    return School.objects.filter(Q(pk__in=scope.school_ids) | Q(county_id__in=scope.county_ids))
+    """Schools whose dashboard the user may open: their own (school posts), or their county's (all for a superuser)."""
+    return scoping.managed_schools(user)
 
 
 def dashboard_counties(user) -> QuerySet[County]:
-    scope = scoping.scope_for(user)
-    if scope.superuser:
-        return County.objects.all()
-    return County.objects.filter(pk__in=scope.county_ids)
+    """Counties whose dashboard the user may open: their bureau's (all for a superuser)."""
+    return scoping.managed_counties(user)
 
 
 def _pick(objects: list, wanted, what: str):
@@ -128,7 +118,7 @@ class DayAttendance:
 
     @property
     def label(self) -> str:
-        return day_label(self.date)
+        return metrics.day_label(self.date)
 
     @property
     def rate(self) -> float | None:
@@ -163,7 +153,7 @@ def week_runs(kind: str, scope_type: str, scope_id: int, week: Week) -> list[dic
         {
             "period": period,
             "current": period == week.period,
-            "bounds": runs.period_bounds(period),
+            "bounds": period_bounds(period),
             "run": latest.get(period),
         }
         for period in (week.period, week.previous)
@@ -444,68 +434,3 @@ def county_dashboard(user, county_id=None, *, as_of: dt.datetime | None = None) 
         overdue_without_plan=max(total.overdue - len(with_plan), 0),
         reports=week_runs(K.COUNTY_WEEKLY, ReportRun.ScopeType.COUNTY, county.pk, week),
     )
-
-
-# --- benchmark -----------------------------------------------------------------------------------
-
-
-def _percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def bench_dashboards(*, repeat: int = 30, principal: str = "principal", bureau: str = "bureau") -> dict[str, dict]:
-    """Time both dashboards on an already seeded database through ``django.test.Client``.
-
-    The principal opens ``/dashboard/school/`` and the bureau ``/dashboard/county/``: one warm-up
-    request each (its queries are counted: the cold path), then ``repeat`` timed requests. Each
-    dashboard is timed twice: as users see it when they come back to it (``school``, ``county``:
-    the week's numbers from the short cache) and with the cache dropped before every request
-    (``school_uncached``, ``county_uncached``: everything computed, as on the first view after a
-    report was submitted). Returns per case ``{"p50": ms, "p95": ms, "max": ms, "queries": n,
-    "requests": repeat}``.
-    Run it with the clock where the seed left "today" (the bench's ``clock(day)``) and DEBUG off.
-    """
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
-
-    users = get_user_model().objects
-    school_user = users.get(username=principal)
-    school_id = dashboard_schools(school_user).order_by("code").values_list("pk", flat=True).first()
-    results: dict[str, dict] = {}
-    county_user = users.get(username=bureau)
-    for name, user, url, uncached in (
-        ("school", school_user, reverse("dashboard-school"), False),
-        ("school_uncached", school_user, reverse("dashboard-school"), True),
-        ("county", county_user, reverse("dashboard-county"), False),
-        ("county_uncached", county_user, reverse("dashboard-county"), True),
-    ):
-        client = Client()
-        client.force_login(user)
-        forget_school(school_id)
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        query_count = len(queries.captured_queries)  # now: later requests reset the connection's log
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} as {user} answered {response.status_code}")
-        times = []
-        for _ in range(repeat):
-            if uncached:
-                forget_school(school_id)
-            began = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - began) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"{url} as {user} answered {response.status_code}")
-        results[name] = {
-            "p50": round(_percentile(times, 50), 1),
-            "p95": round(_percentile(times, 95), 1),
-            "max": round(max(times), 1),
-            "queries": query_count,
-            "requests": repeat,
-        }
-    return results

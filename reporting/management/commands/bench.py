@@ -1,0 +1,48 @@
+"""``python manage.py bench [--students 100000] [--seed 1] [--reset] [--only NAME …] [--no-migrate]``.
+
+A thin wrapper over :func:`bench.runner.run` (see bench/runner.py for what it measures). The
+benchmarks import every app and no app imports them (tests/test_architecture.py holds that line),
+so this entry point loads the runner by name, only when the command runs.
+"""
+
+import importlib
+
+from django.core.management.base import BaseCommand
+
+
+def _runner():
+    return importlib.import_module("bench.runner")
+
+
+class Command(BaseCommand):
+    help = (
+        "性能测试(会用 seed_demo --reset 重建数据库中的全部演示数据)。"
+        " Run the benchmarks; re-seeds the database with seed_demo --reset."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--students", type=int, default=100_000)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="允许清空已有数据 / allow wiping a database that already holds data",
+        )
+        parser.add_argument(
+            "--only",
+            nargs="*",
+            default=None,
+            help=f"只运行这些部分 / sections: {', '.join(_runner().SECTION_NAMES)}",
+        )
+        parser.add_argument("--no-migrate", action="store_true", help="不先执行 migrate / skip migrate")
+
+    def handle(self, *args, **options):
+        _runner().run(
+            students=options["students"],
+            seed=options["seed"],
+            reset=options["reset"],
+            only=options["only"],
+            migrate=not options["no_migrate"],
+            stdout=self.stdout,
+            verbosity=options["verbosity"],
+        )
