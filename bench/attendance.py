@@ -47,8 +47,8 @@ def submit_reports(ctx: BenchContext, rooms: list[int], day: dt.date) -> tuple[l
     from django.test import Client
 
     teacher_of = dict(
-        Post.objects.active(day)
-        .filter(role=Post.Role.CLASS_TEACHER, classroom_id__in=rooms)
+        Post.objects.class_teachers(day)
+        .filter(classroom_id__in=rooms)
         .order_by("-user_id")
         .values_list("classroom_id", "user_id")
     )

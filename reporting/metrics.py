@@ -638,13 +638,7 @@ def school_week(school_id: int, county_id: int, start: dt.date, end: dt.date, *,
         if day not in days:
             extra_days.add(day)  # a report on a day the calendar no longer counts: still shown
     all_days = sorted(set(days) | extra_days)
-    teachers: dict[int, list[str]] = defaultdict(list)
-    for classroom_id, name, username in (
-        Post.objects.active(today)
-        .filter(role=Post.Role.CLASS_TEACHER, classroom__school_id=school_id)
-        .values_list("classroom_id", "user__display_name", "user__username")
-    ):
-        teachers[classroom_id].append(name or username)
+    teachers = Post.objects.class_teachers(today).filter(classroom__school_id=school_id).names_by_classroom()
     absentees = [
         {
             "date": a.date.isoformat(),

@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 
 from casework.models import DropoutCase
 from casework.services import DUE_LABELS
+from students.errors import not_found_as_404
 from students.models import RiskFlag
 
 from . import metrics, selectors
 from .models import ReportRun
-from .views_common import not_found_as_404
 
 CASE_COLUMNS = tuple(metrics.CASE_LABELS)  # suspected, confirmed, returning, returned, closed
 LEVEL_COLOURS = {"red": "#dc3545", "orange": "#fd7e14", "yellow": "#ffc107"}

@@ -12,13 +12,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from students import scoping
-from students.errors import DomainError
+from students.errors import DomainError, not_found_as_404
 
 from . import selectors, services
 from .api_ledgers import DownloadLogFilter
 from .ledgers import LEDGER_KINDS, LEDGERS, context_for_user, direct_max_rows, row_counts
 from .models import ReportRun
-from .views_common import not_found_as_404
 
 PAGE_SIZE = 50
 DESCRIPTIONS = {

@@ -1,5 +1,7 @@
 """Domain errors, mapped once to HTTP answers (api_common) and to page messages (``page_message``)."""
 
+import contextlib
+
 from django.http import Http404
 
 
@@ -43,3 +45,13 @@ def page_message(exc: DomainError) -> str:
     if exc.status_code == 404:
         raise Http404 from exc
     return exc.message
+
+
+@contextlib.contextmanager
+def not_found_as_404():
+    """Inside a page: a domain error answering 404 (out of scope) becomes Http404; other errors pass through."""
+    try:
+        yield
+    except DomainError as exc:
+        page_message(exc)
+        raise

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "casework",
     "accountability",
     "reporting",
+    "bench",  # benchmarks: `manage.py bench` (no models); imports the apps, none imports it
 ]
 
 MIDDLEWARE = [

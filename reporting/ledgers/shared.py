@@ -359,15 +359,8 @@ class Side:
 
 def class_teachers(ctx: Context, qs: QuerySet[DropoutCase]) -> dict[int, str]:
     """Today's class teacher of each classroom the cases belong to (one query)."""
-    teachers: dict[int, str] = {}
-    for classroom_id, display_name, username in (
-        Post.objects.active(ctx.today)
-        .filter(role=Post.Role.CLASS_TEACHER, classroom_id__in=qs.values("classroom_id"))
-        .order_by("classroom_id", "start_date", "pk")
-        .values_list("classroom_id", "user__display_name", "user__username")
-    ):
-        teachers.setdefault(classroom_id, person(display_name, username))
-    return teachers
+    names = Post.objects.class_teachers(ctx.today).filter(classroom_id__in=qs.values("classroom_id"))
+    return {classroom_id: holders[0] for classroom_id, holders in names.names_by_classroom().items()}
 
 
 def owners(c: dict) -> str:

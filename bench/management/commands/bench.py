@@ -1,17 +1,13 @@
 """``python manage.py bench [--students 100000] [--seed 1] [--reset] [--only NAME …] [--no-migrate]``.
 
-A thin wrapper over :func:`bench.runner.run` (see bench/runner.py for what it measures). The
-benchmarks import every app and no app imports them (tests/test_architecture.py holds that line),
-so this entry point loads the runner by name, only when the command runs.
+A thin wrapper over :func:`bench.runner.run` (see bench/runner.py for what it measures). ``bench``
+is an installed app without models at the right end of the dependency line: it imports every app
+and no app imports it (tests/test_architecture.py holds that line).
 """
-
-import importlib
 
 from django.core.management.base import BaseCommand
 
-
-def _runner():
-    return importlib.import_module("bench.runner")
+from bench import runner
 
 
 class Command(BaseCommand):
@@ -32,12 +28,12 @@ class Command(BaseCommand):
             "--only",
             nargs="*",
             default=None,
-            help=f"只运行这些部分 / sections: {', '.join(_runner().SECTION_NAMES)}",
+            help=f"只运行这些部分 / sections: {', '.join(runner.SECTION_NAMES)}",
         )
         parser.add_argument("--no-migrate", action="store_true", help="不先执行 migrate / skip migrate")
 
     def handle(self, *args, **options):
-        _runner().run(
+        runner.run(
             students=options["students"],
             seed=options["seed"],
             reset=options["reset"],
