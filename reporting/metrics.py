@@ -165,19 +165,7 @@ class Unit:
         return self.dropout_rate <= self.target
 
     def add(self, other: "Unit") -> None:
-        for name in (
-            "classes",
-            "enrolled",
-            "enrolled_at_start",
-            "enrolled_sum",
-            "present_sum",
-            "reports_filed",
-            "reports_expected",
-            "new_suspected",
-            "overdue",
-            "dropouts",
-            "escalated",
-        ):
+        for name in (*ROLLED_UP, *CASE_TOTALS):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for kind, n in other.absences.items():
             self.absences[kind] = self.absences.get(kind, 0) + n
@@ -415,6 +403,7 @@ def _school_unit(row: dict) -> Unit:
     )
 
 
+# The counts a school sums from its classes (a class's figures roll up into its school) …
 ROLLED_UP = (
     "classes",
     "enrolled",
@@ -424,6 +413,8 @@ ROLLED_UP = (
     "reports_filed",
     "reports_expected",
 )
+# … and the case counts that, with those, add up when units are combined (a township, the county).
+CASE_TOTALS = ("new_suspected", "overdue", "dropouts", "escalated")
 
 
 def collect(
