@@ -22,7 +22,7 @@ def html(response) -> str:
 
 def red_flag(student, **fields) -> RiskFlag:
     defaults = {"level": "red", "rule_code": "consecutive_absence", "evidence_text": "连续3个上学日旷课"}
-    return RiskFlag.objects.create(student=student, **(defaults | fields))
+    return f.RiskFlagFactory(student=student, **(defaults | fields))
 
 
 # --- opening a case: the button and the service agree -----------------------------------------
@@ -42,8 +42,8 @@ def test_report_button_and_service_refuse_a_graduated_student(world, term, today
 def test_only_an_undismissed_red_flag_opens_a_case_in_one_click(world, term, today, client):
     student = world.students_a[0]
     orange = red_flag(student, level="orange", rule_code="recent_unexcused")
-    dismissed = red_flag(student, status=RiskFlag.Status.DISMISSED, situation_key="other")
-    red = red_flag(student, situation_key="third")
+    dismissed = red_flag(student, status=RiskFlag.Status.DISMISSED)
+    red = red_flag(student)
     assert services.can_open_case(world.teacher, student, red)
     assert not services.can_open_case(world.teacher, student, orange)
     assert not services.can_open_case(world.teacher, student, dismissed)

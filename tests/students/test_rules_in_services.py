@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from students.attendance import risk
 from students.errors import OutOfScope
-from students.models import Post, RiskFlag, RiskRule
+from students.models import Post, RiskRule
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def test_only_the_bureau_changes_early_warning_rules_even_when_the_service_is_ca
 
 
 def test_flag_page_offers_exactly_the_moves_the_service_accepts(world, term, client):
-    flag = RiskFlag.objects.create(student=world.students_a[0], level="red", rule_code="consecutive_absence")
+    flag = f.RiskFlagFactory(student=world.students_a[0], level="red", rule_code="consecutive_absence")
     assert risk.flag_actions(flag) == {"acknowledge": True, "resolve": True, "dismiss": True}
     risk.handle_flag(user=world.teacher, flag_id=flag.pk, action="acknowledge")
     flag.refresh_from_db()
