@@ -237,10 +237,10 @@ def _frames(
     last = min(end, as_of_day)
     years: dict[int, SchoolYear] = {}
     # The school year the period ends in, else the latest one begun before it.
-    for year in SchoolYear.objects.filter(county_id__in=county_ids, start_date__lte=end).order_by(
+    for begun in SchoolYear.objects.filter(county_id__in=county_ids, start_date__lte=end).order_by(
         "county_id", "-start_date"
     ):
-        years.setdefault(year.county_id, year)
+        years.setdefault(begun.county_id, begun)
     frames = {}
     for county_id in county_ids:
         calendar = calendar_for(county_id)
@@ -503,6 +503,8 @@ def collect(
     for unit in units.values():
         unit.enrolled_at_start += unit.enrolled
     for unit in classes.values():
+        if unit.school_id is None:  # never: a class's unit is made with its school's key above
+            raise AssertionError(f"class {unit.key} has no school")
         school = schools[unit.school_id]
         for name in ROLLED_UP:
             setattr(school, name, getattr(school, name) + getattr(unit, name))

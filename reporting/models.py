@@ -4,6 +4,9 @@ A ReportRun is one generation of one report (kind × period × scope). Once done
 changed: regenerating makes a new run with the next generation number and keeps the old one.
 """
 
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, Self
+
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -11,6 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from students.models import User
+
+if TYPE_CHECKING:
+    from django.db.models.fetch_modes import FetchMode  # in the stubs (Django 6.0), not in Django 5.2
 
 
 class ReportRun(models.Model):
@@ -56,6 +62,8 @@ class ReportRun(models.Model):
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     error = models.TextField(_("错误"), blank=True)
 
+    _loaded_status: str | None  # the status as loaded from the database (set by from_db and save)
+
     class Meta:
         verbose_name = _("报表")
         verbose_name_plural = _("报表")
@@ -81,8 +89,19 @@ class ReportRun(models.Model):
         return reverse("report-detail", args=[self.pk])
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        run = super().from_db(db, field_names, values)
+    def from_db(
+        cls,
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        *,
+        fetch_mode: "FetchMode | None" = None,
+    ) -> Self:
+        # Django 5.2 never passes fetch_mode (Django 6.0 added it, and the stubs follow 6.0): forward it only if given.
+        if fetch_mode is None:
+            run = super().from_db(db, field_names, values)
+        else:
+            run = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
         run._loaded_status = run.__dict__.get("status")
         return run
 

@@ -15,7 +15,7 @@ WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 # kind → (unit, scope type): the weekly and monthly reports. The ledgers are snapshots, not periodic.
-PERIODIC = {
+PERIODIC: dict[str, tuple[str, str]] = {
     ReportRun.Kind.CLASS_WEEKLY: ("week", ReportRun.ScopeType.CLASSROOM),
     ReportRun.Kind.SCHOOL_WEEKLY: ("week", ReportRun.ScopeType.SCHOOL),
     ReportRun.Kind.COUNTY_WEEKLY: ("week", ReportRun.ScopeType.COUNTY),

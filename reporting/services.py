@@ -106,14 +106,17 @@ def _get_or_queue(kind, period, scope_type, scope_id, scope_name, user, regenera
             )
             transaction.on_commit(lambda: queue_run(run.pk))
     except IntegrityError:  # the same request raced us: answer with its run
-        return ReportRun.objects.filter(**key).order_by("-generation").first(), False
+        raced = ReportRun.objects.filter(**key).order_by("-generation").first()
+        if raced is None:  # no run with this key: not a race but another integrity error
+            raise
+        return raced, False
     return run, True
 
 
 def queue_run(run_id: int) -> None:
     """Hand the run to a worker (or run it inline when Celery is eager); a broker outage leaves it queued."""
     try:
-        current_app.tasks[GENERATE_REPORT].apply_async(args=[run_id], retry=False)
+        current_app.tasks[GENERATE_REPORT].apply_async(args=(run_id,), retry=False)
     except Exception:
         logger.exception("could not queue report run %s; it stays queued", run_id)
 
@@ -305,8 +308,8 @@ def log_download(
             school_id = school_id or run.scope_id
         elif school_id is None:
             school_id = Classroom.objects.filter(pk=run.scope_id).values_list("school_id", flat=True).first()
-    if school_id is None and params.get("classroom"):
-        school_id = Classroom.objects.filter(pk=as_pk(params["classroom"])).values_list("school_id", flat=True).first()
+    if school_id is None and params.get("classroom") and (classroom_id := as_pk(params["classroom"])) is not None:
+        school_id = Classroom.objects.filter(pk=classroom_id).values_list("school_id", flat=True).first()
     if school_id is None and params.get("school"):
         school_id = as_pk(params["school"])
     if county_id is None and school_id is not None:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -70,7 +70,7 @@ def display_width(text) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
 
 
-def styled(ws, value, **style) -> WriteOnlyCell:
+def styled(ws, value, **style) -> Cell:
     """A text cell with ``font`` / ``fill`` / ``alignment`` set."""
     cell = WriteOnlyCell(ws, value=cell_text(value))
     for name, setting in style.items():
@@ -78,7 +78,7 @@ def styled(ws, value, **style) -> WriteOnlyCell:
     return cell
 
 
-def formatted(ws, number_format: str) -> WriteOnlyCell:
+def formatted(ws, number_format: str) -> Cell:
     """An empty cell with a number format (reusable: write-only rows are written as they are appended)."""
     cell = WriteOnlyCell(ws)
     cell.number_format = number_format

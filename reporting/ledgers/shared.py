@@ -188,6 +188,7 @@ def context_for_run(run: ReportRun) -> Context:
     """
     cases = DropoutCase.objects.all()
     school_id = classroom_id = None
+    county_id: int | None
     if run.scope_type == ReportRun.ScopeType.COUNTY:
         cases, county_id = cases.filter(school__county_id=run.scope_id), run.scope_id
     elif run.scope_type == ReportRun.ScopeType.SCHOOL:

@@ -56,7 +56,7 @@ DATE_COLUMNS = ("首次缺勤日期", "核实日期", "转入辍学台账日期"
 CONCLUSION = HEADERS.index("核实结论")
 
 # 核实结论 of a dismissed case (the exact reason goes to 备注).
-DISMISS_CONCLUSIONS = {
+DISMISS_CONCLUSIONS: dict[str, str] = {
     DropoutCase.DismissReason.TRANSFERRED: "转学在读",
     DropoutCase.DismissReason.SUSPENDED: "休学",
     DropoutCase.DismissReason.DEFERRED: "休学",

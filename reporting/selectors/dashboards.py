@@ -414,7 +414,8 @@ def county_dashboard(user, county_id=None, *, as_of: dt.datetime | None = None) 
             township.met += unit.target_met
     # The county is in the user's scope, and so is every case of its schools.
     cases = DropoutCase.objects.filter(school__county_id=county.pk)
-    escalated = {unit.key: unit.escalated for unit in numbers.schools if unit.escalated}
+    # (a school's unit always has its key; only totals have none)
+    escalated = {unit.key: unit.escalated for unit in numbers.schools if unit.key is not None and unit.escalated}
     owners = overdue_by_owner(cases.filter(overdue_q(week.today)))
     with_plan = set().union(*(owner["cases"] for owner in owners)) if owners else set()
     total = dataclasses.replace(numbers.total, name=f"{county.name}合计")
