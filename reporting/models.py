@@ -5,7 +5,7 @@ changed: regenerating makes a new run with the next generation number and keeps 
 """
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from django.db import models
 from django.db.models import Q
@@ -14,9 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from students.models import User
-
-if TYPE_CHECKING:
-    from django.db.models.fetch_modes import FetchMode  # in the stubs (Django 6.0), not in Django 5.2
 
 
 class ReportRun(models.Model):
@@ -89,19 +86,8 @@ class ReportRun(models.Model):
         return reverse("report-detail", args=[self.pk])
 
     @classmethod
-    def from_db(
-        cls,
-        db: str | None,
-        field_names: Collection[str],
-        values: Collection[Any],
-        *,
-        fetch_mode: "FetchMode | None" = None,
-    ) -> Self:
-        # Django 5.2 never passes fetch_mode (Django 6.0 added it, and the stubs follow 6.0): forward it only if given.
-        if fetch_mode is None:
-            run = super().from_db(db, field_names, values)
-        else:
-            run = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Self:
+        run = super().from_db(db, field_names, values)
         run._loaded_status = run.__dict__.get("status")
         return run
 
