@@ -737,7 +737,7 @@ class _CaseOnPk(Expression):
             params.extend((pk_value, field.get_db_prep_save(value, connection)))
         sql = f"CASE {pk}{' WHEN %s THEN %s' * len(self.pairs)} END"
         if connection.features.requires_casted_case_in_updates:  # PostgreSQL types the CASE as text
-            sql = f"CAST({sql} AS {field.cast_db_type(connection)})"  # type: ignore[attr-defined]  # a Field method since Django 1.x, missing from the 5.2 stubs
+            sql = f"CAST({sql} AS {field.cast_db_type(connection)})"  # type: ignore[attr-defined]  # Django has Field.cast_db_type; the 5.2 stubs lack it
         return sql, params
 
 
