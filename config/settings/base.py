@@ -178,13 +178,29 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Dashboard figures are cached for a minute and dropped when the data behind them changes; with
 # Redis every process sees the same cache, without it each process keeps its own.
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "TIMEOUT": 300}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+
+
+def cache_settings(redis_url: str) -> dict:
+    """The cache: Redis when ``REDIS_URL`` is set, else this process's memory.
+
+    A cache is an optimisation: when Redis is down or slow, every cache call logs the error and
+    answers as a miss (django-redis ``IGNORE_EXCEPTIONS``), so a page is slower and a submit still
+    succeeds. Short socket timeouts keep a dead Redis from holding a request.
+    """
+    if not redis_url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "TIMEOUT": 300,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # logged on the "django_redis.cache" logger
+CACHES = cache_settings(REDIS_URL)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
