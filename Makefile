@@ -1,6 +1,7 @@
 # 控辍保学 casework system — developer and CI entry points.
 #
-#   make run     install, migrate, seed demo data, print demo logins, serve on 127.0.0.1:8000
+#   make run     install, migrate, seed demo data, print demo logins, serve on 127.0.0.1:$(PORT) (8000)
+#   make serve   the production process model (gunicorn, Celery worker and beat) on DATABASE_URL/REDIS_URL
 #   make test    install, ensure system packages, lint, pytest against throwaway Postgres + Redis
 #   make lint    ruff check + ruff format --check + mypy (services and selectors)
 #   make fmt     ruff format + ruff check --fix
@@ -18,13 +19,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+PORT ?= 8000
 BENCH_ARGS ?=
 
 # Debian packages the test suite needs: PostgreSQL and Redis servers (scripts/with-services.sh),
 # Chromium for the browser tests, CJK fonts so Chinese text renders in screenshots and PDFs.
 APT_PACKAGES := postgresql redis-server chromium fonts-noto-cjk
 
-.PHONY: help venv install run test lint fmt bench clean system-deps
+.PHONY: help venv install run serve test lint fmt bench clean system-deps
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -40,9 +42,12 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py demo_logins
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	PORT=$(PORT) $(BIN)/python manage.py seed_demo --if-empty
+	PORT=$(PORT) $(BIN)/python manage.py demo_logins
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+serve: install
+	PORT=$(PORT) VENV=$(VENV) scripts/serve.sh
 
 # Installs only what is missing; apt waits for a dpkg lock held by another apt run.
 system-deps:

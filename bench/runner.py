@@ -62,8 +62,13 @@ def run(
     migrate: bool,
     stdout,
     verbosity: int = 1,
+    report_only: bool = False,
 ) -> list[BenchResult]:
-    """Run the selected sections (all by default), print their table to ``stdout``; CommandError if over target."""
+    """Run the selected sections (all by default), print their table to ``stdout``.
+
+    CommandError if a figure misses its target, unless ``report_only`` (the test suite checks that
+    the benchmarks run and report, not how fast the machine running the tests is).
+    """
 
     def write(msg: str) -> None:
         if verbosity > 0:
@@ -116,6 +121,6 @@ def run(
     stdout.write("")
     stdout.write(table(["benchmark", "value", "unit", "target", ""], rows))
     failed = [r.name for r in results if r.ok is False]
-    if failed:
+    if failed and not report_only:
         raise CommandError(f"超出目标 over target: {', '.join(failed)}")
     return results

@@ -4,7 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from students import ops
+
+handler500 = "students.ops.server_error"  # a database outage answers 503 in Chinese, not a bare 500
+
 urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),
+    path("favicon.ico", ops.favicon),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("students.api_urls")),

@@ -2,7 +2,14 @@
 
 from celery import shared_task
 
+from students import ops
 from students.models import School, Student
+
+
+@shared_task(ignore_result=True, expires=50)
+def beat_heartbeat() -> None:
+    """Sent by beat every minute; the worker that runs it stamps the time for /healthz."""
+    ops.record_heartbeat()
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)

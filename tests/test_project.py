@@ -1,10 +1,12 @@
 """Project-level promises: deploy checks, reversible migrations, settings from the environment."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +19,7 @@ def test_check_deploy_is_clean_under_production_settings():
         "DJANGO_SETTINGS_MODULE": "config.settings.prod",
         "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-for-the-check-9f8e7d6c",
         "ALLOWED_HOSTS": "kcbx.example.gov.cn",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",  # production refuses to start without it (not contacted here)
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -31,7 +34,12 @@ def test_check_deploy_is_clean_under_production_settings():
 
 
 def test_production_refuses_the_development_secret_key():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.prod", "SECRET_KEY": "dev-insecure-key-change-me"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+        "SECRET_KEY": "dev-insecure-key-change-me",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
@@ -77,3 +85,36 @@ def test_openapi_schema_validates_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "/api/v1/attendance/" in (tmp_path / "s.yml").read_text()
+
+
+def _compose_command() -> list[str] | None:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return None
+
+
+def test_compose_file_is_valid_where_compose_is_installed(tmp_path):
+    compose = _compose_command()
+    if compose is None:
+        pytest.skip("docker compose is not installed here (an optional tool: the file is checked where it is)")
+    env_file = tmp_path / "test.env"
+    env_file.write_text("SECRET_KEY=x\nPOSTGRES_PASSWORD=y\n")
+    result = subprocess.run(
+        [*compose, "-f", "deploy/compose.yaml", "--env-file", str(env_file), "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for service in ("web:", "worker:", "beat:", "db:", "redis:"):
+        assert service in result.stdout
+
+
+def test_serve_refuses_to_start_without_its_services():
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    result = subprocess.run(["scripts/serve.sh"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr

@@ -87,6 +87,7 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,  # a connection broken by a database restart is replaced, not reused
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -122,7 +123,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
@@ -211,6 +212,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
+    "beat-heartbeat": {  # /healthz reports beat as stale when this stops arriving
+        "task": "students.tasks.beat_heartbeat",
+        "schedule": 60.0,
+    },
     "nightly-risk-evaluation": {
         "task": "students.tasks.nightly_risk_evaluation",
         "schedule": crontab(hour=21, minute=0),

@@ -1,5 +1,6 @@
 """The demo accounts of DESIGN.md §8 as a table (``manage.py demo_logins``, seed_demo, bench)."""
 
+import os
 import unicodedata
 
 from django.db import DatabaseError
@@ -7,7 +8,7 @@ from django.utils import translation
 
 from students.models import Post, User
 
-URL = "http://127.0.0.1:8000"
+URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"  # make run PORT=…
 DEFAULT_PASSWORD = "demo12345"
 
 # username, what the account is for (zh / en)

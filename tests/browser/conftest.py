@@ -5,11 +5,15 @@
 - ``page``: a fresh browser context per test (Chinese locale, ``viewport`` overridable with
   ``@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}])``). When the test fails,
   a screenshot is saved to ``test-artifacts/<test name>.png``.
+- ``artifacts``: where a test writes the screenshots and PDFs it makes; they are copied to
+  ``test-artifacts/`` only when the test fails, so that folder holds failing tests' files only.
 - ``login(page, live_server, username)``: logs in through the real login form.
 """
 
 import os
 import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,8 +76,7 @@ def page(browser, viewport, request):
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
-    reports = (getattr(request.node, f"rep_{when}", None) for when in ("setup", "call"))
-    if any(report is not None and report.failed for report in reports):
+    if _failed(request.node):
         target = artifacts_dir(request.config) / f"{artifact_name(request.node.name)}.png"
         try:
             page.screenshot(path=str(target), full_page=True)
@@ -82,10 +85,21 @@ def page(browser, viewport, request):
     context.close()
 
 
+def _failed(node) -> bool:
+    reports = (getattr(node, f"rep_{when}", None) for when in ("setup", "call"))
+    return any(report is not None and report.failed for report in reports)
+
+
 @pytest.fixture
-def artifacts(request) -> Path:
-    """The folder for screenshots a test keeps on purpose."""
-    return artifacts_dir(request.config)
+def artifacts(request, tmp_path) -> Iterator[Path]:
+    """A folder for the screenshots and PDFs a test makes; they reach test-artifacts/ only if it fails."""
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    yield folder
+    if _failed(request.node):
+        target = artifacts_dir(request.config)
+        for made in folder.iterdir():
+            shutil.copy2(made, target / f"{artifact_name(request.node.name)}-{made.name}")
 
 
 def login(page, live_server, username: str, password: str = PASSWORD) -> None:

@@ -31,6 +31,11 @@ class Command(BaseCommand):
             help=f"只运行这些部分 / sections: {', '.join(runner.SECTION_NAMES)}",
         )
         parser.add_argument("--no-migrate", action="store_true", help="不先执行 migrate / skip migrate")
+        parser.add_argument(
+            "--report-only",
+            action="store_true",
+            help="只报告,不因超出目标而失败 / print the table, never fail on a missed target",
+        )
 
     def handle(self, *args, **options):
         runner.run(
@@ -41,4 +46,5 @@ class Command(BaseCommand):
             migrate=not options["no_migrate"],
             stdout=self.stdout,
             verbosity=options["verbosity"],
+            report_only=options["report_only"],
         )
