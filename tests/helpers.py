@@ -8,14 +8,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import time_machine
 
 from casework import services
 from casework.models import DropoutCase
+from reporting.models import ReportRun
 from students.models import AbsenceKind, Classroom, DailyReport, School, Student, Township, User, Village
 
 from . import factories as f
@@ -154,3 +157,21 @@ def celery_configured(**conf: Any) -> Iterator[Celery]:
     finally:
         app.conf.update(previous)
         reset()
+
+
+# --- report runs built by a real worker ---------------------------------------------------------
+
+W47 = "2026-W47"
+DEADLINE_SECONDS = 60
+
+
+def wait_for(run_id: int, *statuses: str) -> ReportRun:
+    """Poll the run until it reaches one of ``statuses`` (bounded by a deadline)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        run = ReportRun.objects.get(pk=run_id)
+        if run.status in statuses:
+            return run
+        if time.monotonic() > deadline:
+            pytest.fail(f"run {run_id} still {run.status} ({run.progress}%) after {DEADLINE_SECONDS}s")
+        time.sleep(0.1)

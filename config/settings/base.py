@@ -241,4 +241,12 @@ LOGGING = {
 
 # A broker outage must not hold a web request: fail fast, the nightly run catches up.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 1}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 1,
+    # A task of a worker that died (SIGKILL, power loss) is unacknowledged (acks_late): Redis hands
+    # it to another worker after this many seconds. Longer than the longest task (a county-wide
+    # ledger takes about a minute), shorter than Redis' default hour.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900")),
+}

@@ -4,9 +4,7 @@ The worker runs in this process (``start_worker``, solo pool) and reads the same
 so the tests use ``transaction=True``: the request's ``on_commit`` really queues the task.
 """
 
-import datetime as dt
 import io
-import time
 
 import openpyxl
 import pytest
@@ -16,24 +14,12 @@ from django.urls import reverse
 from reporting import selectors, services, tasks
 from reporting.models import DownloadLog, ReportRun
 from tests import factories as f
-from tests.helpers import celery_configured, report
-
-W47 = "2026-W47"
-DEADLINE_SECONDS = 60
+from tests.helpers import DEADLINE_SECONDS, W47, celery_configured, wait_for
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def attendance(world, term):
-    """Class A reported Monday–Friday of W47, one student absent (旷课) on Monday."""
-    monday = dt.date(2026, 11, 16)
-    for n in range(5):
-        report(world.class_a, monday + dt.timedelta(days=n), [world.students_a[0]] if n == 0 else [], by=world.teacher)
-    return world
 
 
 @pytest.fixture
@@ -43,18 +29,6 @@ def redis_worker(settings, redis_url):
         start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"),
     ):
         yield app
-
-
-def wait_for(run_id: int, *statuses: str) -> ReportRun:
-    """Poll the run until it reaches one of ``statuses`` (bounded by a deadline)."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while True:
-        run = ReportRun.objects.get(pk=run_id)
-        if run.status in statuses:
-            return run
-        if time.monotonic() > deadline:
-            pytest.fail(f"run {run_id} still {run.status} ({run.progress}%) after {DEADLINE_SECONDS}s")
-        time.sleep(0.1)
 
 
 @pytest.mark.celery_worker
