@@ -6,6 +6,7 @@
 #   make lint    ruff check + ruff format --check + mypy (services and selectors)
 #   make fmt     ruff format + ruff check --fix
 #   make bench   benchmarks against throwaway Postgres + Redis
+#   make load    load test: gunicorn under wrk, the attendance submit against a bare write (LOAD_STUDENTS, LOAD_DURATION, LOAD_CONNECTIONS)
 #   make clean   remove the venv, the sqlite database, media and test artifacts
 #
 # Pass extra pytest arguments with PYTEST_ARGS, e.g. make test PYTEST_ARGS="-x -k cases".
@@ -26,7 +27,7 @@ BENCH_ARGS ?=
 # Chromium for the browser tests, CJK fonts so Chinese text renders in screenshots and PDFs.
 APT_PACKAGES := postgresql redis-server chromium fonts-noto-cjk
 
-.PHONY: help venv install run serve test lint fmt bench clean system-deps
+.PHONY: help venv install run serve test lint fmt bench load clean system-deps load-deps
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -77,6 +78,19 @@ fmt: install
 
 bench: install system-deps
 	scripts/with-services.sh $(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# wrk for make load only (not a make test dependency).
+load-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	    sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	    echo "Installing Debian package: wrk"; \
+	    $$sudo apt-get -o DPkg::Lock::Timeout=600 update; \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y wrk; \
+	}
+
+# Knobs: LOAD_STUDENTS (100000), LOAD_DURATION (15 s), LOAD_CONNECTIONS (40); see scripts/load.sh.
+load: install system-deps load-deps
+	VENV=$(VENV) scripts/with-services.sh scripts/load.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts .pytest_cache .ruff_cache \
