@@ -36,6 +36,9 @@ class SubmitResult:
     report: DailyReport
     created: bool
     changed: bool
+    # The absences written by this submit (students' names included, in the model's order), so the
+    # answer needs no second read; None for a retry, which wrote nothing.
+    absences: list[Absence] | None = None
 
 
 def correction_window_start(today: dt.date) -> dt.date:
@@ -118,8 +121,8 @@ def submit_daily_report(
         raise OutOfScope("班级不存在或您无权填报")
     check_reportable_date(classroom, day)
 
-    enrolled = set(
-        Student.objects.filter(classroom=classroom, status=Student.Status.ENROLLED).values_list("pk", flat=True)
+    enrolled: dict[int, str] = dict(  # id → name: names for the answer without reading the report back
+        Student.objects.filter(classroom=classroom, status=Student.Status.ENROLLED).values_list("pk", "name")
     )
     strangers = [r.student_id for r in absences if r.student_id not in enrolled]
     if strangers:
@@ -160,16 +163,16 @@ def submit_daily_report(
                 )
                 report.absences.all().delete()
                 created = False
-            Absence.objects.bulk_create(
+            written = Absence.objects.bulk_create(
                 Absence(
                     report=report,
-                    student_id=r.student_id,
+                    student=Student(pk=r.student_id, name=enrolled[r.student_id], classroom=classroom),
                     date=day,
                     kind=r.kind,
                     note=r.note,
                     family_contacted=r.family_contacted,
                 )
-                for r in absences
+                for r in sorted(absences, key=lambda r: r.student_id)
             )
             DailyReportRevision.objects.create(
                 report=report,
@@ -189,7 +192,7 @@ def submit_daily_report(
         raise Conflict(
             "该班级当天的考勤已被他人提交,请刷新后基于最新版本再更正", details=report_payload(report)
         ) from None
-    return SubmitResult(report=report, created=created, changed=True)
+    return SubmitResult(report=report, created=created, changed=True, absences=written)
 
 
 def queue_classroom_evaluation(classroom_id: int, day: dt.date) -> None:

@@ -186,10 +186,10 @@ def test_submit_query_count_constant_in_class_size(world, term, today, api, size
     api.as_user(world.teacher)
     api.get(URL)  # resolve and cache the user's scope and the calendar, as a running server has
     payload = body(classroom, today, [absent(s) for s in students[: size // 2]])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         assert api.post(URL, payload, format="json").status_code == 201
     correction = body(classroom, today, [absent(s, "sick") for s in students[: size // 3]], version=1)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         assert api.post(URL, correction, format="json").status_code == 200
 
 
