@@ -61,10 +61,13 @@ def submit_reports(ctx: BenchContext, rooms: list[int], day: dt.date) -> tuple[l
     ):
         pupils.setdefault(classroom_id, []).append(student_id)
 
+    # One client for every teacher: a new Client builds a new handler, whose middleware (WhiteNoise
+    # scanning a collected static/ folder) would be timed with every submit; a server builds it once.
+    shared = Client()
+
     def client_for(room: int) -> Client:
-        client = Client()
-        client.force_login(users[teacher_of[room]])
-        return client
+        shared.force_login(users[teacher_of[room]])
+        return shared
 
     # Warm up URL resolving, DRF, scoping and the calendar cache with a refused submit (400, nothing written).
     client_for(rooms[0]).post(
