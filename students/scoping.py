@@ -338,11 +338,6 @@ def led_schools(user) -> QuerySet[School]:
     return School.objects.filter(led_school_q(scope_for(user), "pk"))
 
 
-def taught_classrooms(user) -> QuerySet[Classroom]:
-    """Classes the user teaches through a class / subject teacher post."""
-    return Classroom.objects.filter(taught_classroom_q(scope_for(user), "pk"))
-
-
 def managed_schools(user) -> QuerySet[School]:
     """Schools the user runs or oversees: led schools and every school of a bureau county (all for a superuser).
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import redis
@@ -15,9 +16,9 @@ from django.utils import timezone
 
 from students import ops
 from students.tasks import beat_heartbeat
-from tests.test_project import ROOT
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:

@@ -1,7 +1,5 @@
 """Pages ask the services what a user may do; the services enforce the same rule (one place)."""
 
-import datetime as dt
-
 import pytest
 from django.contrib.admin.sites import site
 from django.test import RequestFactory
@@ -162,4 +160,3 @@ def test_completed_follow_up_due_date_is_in_the_trail(world, term, case_in):
     services.complete_follow_up(user=world.principal, follow_up_id=follow_up.pk)
     event = CaseEvent.objects.filter(case=case, action="完成复学跟踪").get()
     assert f"{follow_up.due_on:%Y-%m-%d}" in event.note
-    assert isinstance(follow_up.due_on, dt.date)
