@@ -112,11 +112,7 @@ def submit_daily_report(
     version: int | None = None,
 ) -> SubmitResult:
     """Create or correct a class's report for a day. Raises InvalidInput (400), OutOfScope (404), Conflict (409)."""
-    classroom = (
-        scoping.manageable_classrooms(user).select_related("school").filter(pk=classroom_id).first()
-        if classroom_id
-        else None
-    )
+    classroom = scoping.manageable_classroom(user, classroom_id) if classroom_id else None
     if classroom is None:
         raise OutOfScope("班级不存在或您无权填报")
     check_reportable_date(classroom, day)

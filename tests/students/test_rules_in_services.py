@@ -63,3 +63,25 @@ def test_history_names_of_former_places_only_for_a_student_in_scope(world):
     assert names["classroom"] == {world.class_c.pk: str(world.class_c)}
     assert scoping.history_names(world.teacher2, student, wanted) == {}
     assert scoping.history_names(world.outsider, student, wanted) == {}
+
+
+def test_one_manageable_classroom_follows_the_queryset_rule(world):
+    from students import scoping
+
+    f.PostFactory(user=world.cadre, role="class_teacher", county=world.county, classroom=world.class_c)
+    people = [
+        world.bureau,
+        world.principal,
+        world.teacher,
+        world.teacher2,
+        world.principal2,
+        world.cadre,
+        world.outsider,
+    ]
+    for user in people:
+        scoping.forget_scope(user)
+        expected = set(scoping.manageable_classrooms(user).values_list("pk", flat=True))
+        for classroom in (world.class_a, world.class_b, world.class_c):
+            found = scoping.manageable_classroom(user, classroom.pk)
+            assert (found is not None) == (classroom.pk in expected), (user, classroom)
+    assert scoping.manageable_classroom(world.bureau, 10**9) is None
