@@ -18,7 +18,10 @@ Scopes come from the user's active posts:
 import dataclasses
 import datetime as dt
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.http import Http404
 from django.utils import timezone
 
@@ -26,6 +29,8 @@ from . import idnumber
 from .models import Classroom, County, Post, School, Student, Village
 
 _CACHE_ATTR = "_kc_scope"
+_SCOPE_KEY = "kc:scope:{}"  # the user's id → (day, Scope)
+SCOPE_CACHE_SECONDS = 60
 
 # Roles that see full identity numbers; everyone else sees the last four digits.
 FULL_ID_ROLES = frozenset({Post.Role.BUREAU, Post.Role.PRINCIPAL, Post.Role.SCHOOL_LEADER})
@@ -156,52 +161,87 @@ class Scope:
 
 
 def scope_for(user, on: dt.date | None = None) -> Scope:
-    """The user's scope today (cached on the user object for the request)."""
+    """The user's scope today (or on a given day).
+
+    Today's scope is kept on the user object for the request, and in the shared cache for
+    ``SCOPE_CACHE_SECONDS`` between requests: every API call and page starts here, and reading the
+    posts again each time was a tenth of the attendance submit's time under load. A post saved or
+    deleted drops its user's entry at once (and again at commit); the entry also lapses at midnight,
+    when posts start and end.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
-    if on is None:
-        cached = getattr(user, _CACHE_ATTR, None)
-        if cached is not None:
-            return cached
+    if on is not None:
+        return Scope(superuser=True) if user.is_superuser else _scope_from_posts(user, on)
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
     if user.is_superuser:
         scope = Scope(superuser=True)
     else:
-        rows = (
-            Post.objects.active(on or timezone.localdate())
-            .filter(user=user)
-            .values_list("role", "county_id", "township_id", "village_id", "school_id", "classroom_id")
-        )
-        roles, counties, townships, villages, schools, classrooms = set(), set(), set(), set(), set(), set()
-        for role, county_id, township_id, village_id, school_id, classroom_id in rows:
-            roles.add(role)
-            if role == Post.Role.BUREAU:
-                counties.add(county_id)
-            elif role in Post.SCHOOL_ROLES:
-                schools.add(school_id)
-            elif role in Post.CLASSROOM_ROLES:
-                classrooms.add(classroom_id)
-            elif role == Post.Role.CADRE:
-                if village_id:
-                    villages.add(village_id)
-                else:
-                    townships.add(township_id)
-        scope = Scope(
-            roles=frozenset(roles),
-            county_ids=frozenset(counties),
-            township_ids=frozenset(townships),
-            village_ids=frozenset(villages),
-            school_ids=frozenset(schools),
-            classroom_ids=frozenset(classrooms),
-        )
-    if on is None:
-        setattr(user, _CACHE_ATTR, scope)
+        today = timezone.localdate()
+        key = _SCOPE_KEY.format(user.pk)
+        hit = cache.get(key)
+        if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == today and isinstance(hit[1], Scope):
+            scope = hit[1]
+        else:
+            scope = _scope_from_posts(user, today)
+            cache.set(key, (today, scope), SCOPE_CACHE_SECONDS)
+    setattr(user, _CACHE_ATTR, scope)
     return scope
 
 
+def _scope_from_posts(user, day: dt.date) -> Scope:
+    rows = (
+        Post.objects.active(day)
+        .filter(user=user)
+        .values_list("role", "county_id", "township_id", "village_id", "school_id", "classroom_id")
+    )
+    roles, counties, townships, villages, schools, classrooms = set(), set(), set(), set(), set(), set()
+    for role, county_id, township_id, village_id, school_id, classroom_id in rows:
+        roles.add(role)
+        if role == Post.Role.BUREAU:
+            counties.add(county_id)
+        elif role in Post.SCHOOL_ROLES:
+            schools.add(school_id)
+        elif role in Post.CLASSROOM_ROLES:
+            classrooms.add(classroom_id)
+        elif role == Post.Role.CADRE:
+            if village_id:
+                villages.add(village_id)
+            else:
+                townships.add(township_id)
+    return Scope(
+        roles=frozenset(roles),
+        county_ids=frozenset(counties),
+        township_ids=frozenset(townships),
+        village_ids=frozenset(villages),
+        school_ids=frozenset(schools),
+        classroom_ids=frozenset(classrooms),
+    )
+
+
+def _drop_cached_scope(user_id: int | None) -> None:
+    if user_id:
+        cache.delete(_SCOPE_KEY.format(user_id))
+
+
+def _post_changed(sender, instance: Post, **kwargs) -> None:
+    user_id = instance.user_id
+    _drop_cached_scope(user_id)
+    # Again once committed: a scope read by another request before the commit is not kept.
+    transaction.on_commit(lambda: _drop_cached_scope(user_id))
+
+
+post_save.connect(_post_changed, sender=Post, dispatch_uid="scope_forget_post_save")
+post_delete.connect(_post_changed, sender=Post, dispatch_uid="scope_forget_post_delete")
+
+
 def forget_scope(user) -> None:
-    """Drop the cached scope (after posts change within one request or test)."""
+    """Drop the cached scope (after posts change within one request or test, or by a bulk update)."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
+    _drop_cached_scope(getattr(user, "pk", None))
 
 
 def _never() -> Q:

@@ -198,3 +198,24 @@ def today():
 def term(world):
     """The autumn term 2026 of the world's county."""
     return f.TermFactory(school_year=f.SchoolYearFactory(county=world.county))
+
+
+@pytest.fixture
+def redis_cache(settings, worker_id):
+    """The cache on the suite's real Redis, configured as production configures it.
+
+    Each xdist worker gets its own Redis database (2, 3, …), so clearing it touches nobody else.
+    """
+    from django.core.cache import cache
+
+    from config.settings.base import cache_settings
+
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        missing_service("needs REDIS_URL (a real Redis)")
+    number = 2 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0)
+    settings.CACHES = cache_settings(url.rsplit("/", 1)[0] + f"/{number}")
+    cache.clear()
+    yield cache
+    cache.clear()
+    cache.close()

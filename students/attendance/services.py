@@ -126,20 +126,22 @@ def submit_daily_report(
         raise InvalidInput(f"学生编号 {listed} 不在本班在读名单中(可能已转班、休学或不是本班学生),请刷新名单后重新提交")
 
     now = timezone.now()
+    if version is None:
+        # Most submits are a class's first of the day: insert straight away (no lock to take). If the
+        # report exists already, the insert fails on the one-per-class-and-day constraint, nothing is
+        # written, and the submit goes on below as a retry or a correction of that report.
+        try:
+            with transaction.atomic():
+                report = _first_version(classroom, day, user, now, len(enrolled), len(absences))
+                written = _write_version(report, classroom, day, user, now, absences, enrolled)
+            return SubmitResult(report=report, created=True, changed=True, absences=written)
+        except IntegrityError:
+            pass
     try:
         with transaction.atomic():
             report = DailyReport.objects.select_for_update().filter(classroom=classroom, date=day).first()
             if report is None:
-                report = DailyReport.objects.create(
-                    classroom=classroom,
-                    school_id=classroom.school_id,
-                    date=day,
-                    version=1,
-                    enrolled_count=len(enrolled),
-                    present_count=len(enrolled) - len(absences),
-                    submitted_by=user,
-                    submitted_at=now,
-                )
+                report = _first_version(classroom, day, user, now, len(enrolled), len(absences))
                 created = True
             else:
                 current = list(report.absences.values_list("student_id", "kind", "note", "family_contacted"))
@@ -159,26 +161,7 @@ def submit_daily_report(
                 )
                 report.absences.all().delete()
                 created = False
-            written = Absence.objects.bulk_create(
-                Absence(
-                    report=report,
-                    student=Student(pk=r.student_id, name=enrolled[r.student_id], classroom=classroom),
-                    date=day,
-                    kind=r.kind,
-                    note=r.note,
-                    family_contacted=r.family_contacted,
-                )
-                for r in sorted(absences, key=lambda r: r.student_id)
-            )
-            DailyReportRevision.objects.create(
-                report=report,
-                version=report.version,
-                submitted_by=user,
-                submitted_at=now,
-                present_count=report.present_count,
-                absences=_snapshot(absences),
-            )
-            transaction.on_commit(lambda: queue_classroom_evaluation(classroom.pk, day))
+            written = _write_version(report, classroom, day, user, now, absences, enrolled)
     except IntegrityError:
         # A concurrent first submit won the race for (classroom, date): answer as a retry would.
         report = DailyReport.objects.get(classroom=classroom, date=day)
@@ -189,6 +172,44 @@ def submit_daily_report(
             "该班级当天的考勤已被他人提交,请刷新后基于最新版本再更正", details=report_payload(report)
         ) from None
     return SubmitResult(report=report, created=created, changed=True, absences=written)
+
+
+def _first_version(classroom, day, user, now, enrolled: int, absent: int) -> DailyReport:
+    return DailyReport.objects.create(
+        classroom=classroom,
+        school_id=classroom.school_id,
+        date=day,
+        version=1,
+        enrolled_count=enrolled,
+        present_count=enrolled - absent,
+        submitted_by=user,
+        submitted_at=now,
+    )
+
+
+def _write_version(report, classroom, day, user, now, absences, enrolled) -> list[Absence]:
+    """Write a report version's absences and its revision (inside the caller's transaction); queue the evaluation."""
+    written = Absence.objects.bulk_create(
+        Absence(
+            report=report,
+            student=Student(pk=r.student_id, name=enrolled[r.student_id], classroom=classroom),
+            date=day,
+            kind=r.kind,
+            note=r.note,
+            family_contacted=r.family_contacted,
+        )
+        for r in sorted(absences, key=lambda r: r.student_id)
+    )
+    DailyReportRevision.objects.create(
+        report=report,
+        version=report.version,
+        submitted_by=user,
+        submitted_at=now,
+        present_count=report.present_count,
+        absences=_snapshot(absences),
+    )
+    transaction.on_commit(lambda: queue_classroom_evaluation(classroom.pk, day))
+    return written
 
 
 def queue_classroom_evaluation(classroom_id: int, day: dt.date) -> None:
