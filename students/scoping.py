@@ -349,8 +349,9 @@ def manageable_classroom(user, classroom_id: int) -> Classroom | None:
     The same rule decided in Python on the class's own row: one simple query, for the attendance
     submit, the system's hottest write.
     """
-    classroom = Classroom.objects.select_related("school").filter(pk=classroom_id).first()
-    if classroom is None:
+    try:
+        classroom = Classroom.objects.select_related("school").get(pk=classroom_id)  # get(): no ordering
+    except Classroom.DoesNotExist:
         return None
     scope = scope_for(user)
     allowed = (

@@ -201,20 +201,24 @@ def term(world):
 
 
 @pytest.fixture
-def redis_cache(settings, worker_id):
-    """The cache on the suite's real Redis, configured as production configures it.
+def own_redis_db(worker_id) -> str:
+    """A database of the suite's real Redis for this test process alone (2, 3, … per xdist worker), flushed."""
+    import redis
 
-    Each xdist worker gets its own Redis database (2, 3, …), so clearing it touches nobody else.
-    """
+    number = 2 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0)
+    url = require_redis().rsplit("/", 1)[0] + f"/{number}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def redis_cache(settings, own_redis_db):
+    """The cache on the suite's real Redis, configured as production configures it."""
     from django.core.cache import cache
 
     from config.settings.base import cache_settings
 
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
-        missing_service("needs REDIS_URL (a real Redis)")
-    number = 2 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0)
-    settings.CACHES = cache_settings(url.rsplit("/", 1)[0] + f"/{number}")
+    settings.CACHES = cache_settings(own_redis_db)
     cache.clear()
     yield cache
     cache.clear()

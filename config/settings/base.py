@@ -216,6 +216,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "students.tasks.beat_heartbeat",
         "schedule": 60.0,
     },
+    "evaluate-pending-classrooms": {  # a backstop: each submit schedules its own drain
+        "task": "students.tasks.evaluate_pending_classrooms",
+        "schedule": 300.0,
+    },
     "nightly-risk-evaluation": {
         "task": "students.tasks.nightly_risk_evaluation",
         "schedule": crontab(hour=21, minute=0),

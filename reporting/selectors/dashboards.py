@@ -232,8 +232,7 @@ def cached_county_week(county: County, week: Week) -> metrics.Metrics:
 
 def _school_changed(sender, instance, **kwargs) -> None:
     school_id = instance.pk if sender is School else getattr(instance, "school_id", None)
-    forget_school(school_id)
-    # Again once committed: numbers taken by another request before the commit are not kept.
+    # Once committed (at once outside a transaction): numbers taken before then are not kept.
     transaction.on_commit(lambda: forget_school(school_id))
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from students import scoping
+from students.attendance import evaluation_queue
 from students.calendar import cached_school_calendar
 from students.errors import Conflict, InvalidInput, OutOfScope
 from students.models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Student
@@ -118,7 +119,7 @@ def submit_daily_report(
     check_reportable_date(classroom, day)
 
     enrolled: dict[int, str] = dict(  # id → name: names for the answer without reading the report back
-        Student.objects.filter(classroom=classroom, status=Student.Status.ENROLLED).values_list("pk", "name")
+        Student.objects.filter(classroom=classroom, status=Student.Status.ENROLLED).order_by().values_list("pk", "name")
     )
     strangers = [r.student_id for r in absences if r.student_id not in enrolled]
     if strangers:
@@ -213,11 +214,20 @@ def _write_version(report, classroom, day, user, now, absences, enrolled) -> lis
 
 
 def queue_classroom_evaluation(classroom_id: int, day: dt.date) -> None:
-    """Hand the re-evaluation to Celery; a broker outage must never fail the teacher's submit."""
-    from students.attendance.tasks import evaluate_classroom_risk
+    """Ask for the class's re-evaluation (see evaluation_queue); a Redis or broker outage must never fail the submit."""
+    from students.attendance.tasks import evaluate_classroom_risk, evaluate_pending_classrooms
 
+    redis_client = evaluation_queue.client()
     try:
-        evaluate_classroom_risk.apply_async(args=(classroom_id, day.isoformat()), retry=False)
+        if redis_client is None:
+            evaluate_classroom_risk.apply_async(args=(classroom_id, day.isoformat()), retry=False)
+            return
+        if evaluation_queue.add(redis_client, classroom_id, day):
+            try:
+                evaluate_pending_classrooms.apply_async(countdown=evaluation_queue.DRAIN_DELAY_SECONDS, retry=False)
+            except Exception:
+                evaluation_queue.unschedule(redis_client)  # let the next submit try again
+                raise
     except Exception:  # the nightly run catches up
         logger.warning("could not queue risk evaluation for classroom %s on %s", classroom_id, day, exc_info=True)
 

@@ -286,3 +286,16 @@ def test_submit_evaluates_risk_after_commit(world, term, today, api, django_capt
     flag = RiskFlag.objects.get(student=student, rule_code="consecutive_absence")
     assert flag.level == "red"
     assert "11-23、11-24、11-25" in flag.evidence_text
+
+
+def test_the_answers_absences_are_what_absence_out_documents(world, term, today, api):
+    """ReportOut builds each absence by hand (speed); it must say exactly what AbsenceOut documents."""
+    from students.attendance.api import AbsenceOut, ReportOut
+
+    absences = [absent(world.students_a[0], "sick", "发烧"), absent(world.students_a[1], "unknown")]
+    answer = api.as_user(world.teacher).post(URL, body(world.class_a, today, absences), format="json").json()
+    saved = DailyReport.objects.get(classroom=world.class_a, date=today)
+    documented = AbsenceOut(saved.absences.select_related("student"), many=True).data
+    assert answer["absences"] == documented
+    assert ReportOut(saved).data["absences"] == documented
+    assert [a["kind_display"] for a in documented] == ["病假", "不明"]
