@@ -74,7 +74,8 @@ def unschedule(redis_client: redis.Redis) -> None:
 
 def take(redis_client: redis.Redis) -> list[bytes]:
     """Up to DRAIN_BATCH waiting members, removed from the set."""
-    return list(redis_client.spop(PENDING_KEY, DRAIN_BATCH) or [])
+    popped = redis_client.spop(PENDING_KEY, DRAIN_BATCH)  # with a count: a list (empty when none wait)
+    return [item if isinstance(item, bytes) else str(item).encode() for item in (popped or [])]
 
 
 def put_back(redis_client: redis.Redis, members: list[bytes]) -> None:

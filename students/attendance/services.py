@@ -133,9 +133,9 @@ def submit_daily_report(
         # written, and the submit goes on below as a retry or a correction of that report.
         try:
             with transaction.atomic():
-                report = _first_version(classroom, day, user, now, len(enrolled), len(absences))
-                written = _write_version(report, classroom, day, user, now, absences, enrolled)
-            return SubmitResult(report=report, created=True, changed=True, absences=written)
+                first = _first_version(classroom, day, user, now, len(enrolled), len(absences))
+                written = _write_version(first, classroom, day, user, now, absences, enrolled)
+            return SubmitResult(report=first, created=True, changed=True, absences=written)
         except IntegrityError:
             pass
     try:
