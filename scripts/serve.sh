@@ -37,7 +37,7 @@ trap stop EXIT INT TERM
 pids+=($!)
 "$bin/celery" -A config beat --loglevel INFO --schedule "$state/celerybeat-schedule" &
 pids+=($!)
-"$bin/gunicorn" config.wsgi:application --bind "127.0.0.1:$port" --workers "${WEB_CONCURRENCY:-2}" \
+"$bin/gunicorn" -c config/gunicorn.py config.wsgi:application --bind "127.0.0.1:$port" --workers "${WEB_CONCURRENCY:-2}" \
     --access-logfile - --graceful-timeout 20 --no-control-socket &  # gunicorn 27's socket path is per user
 pids+=($!)
 echo "serve: http://127.0.0.1:$port (gunicorn ×${WEB_CONCURRENCY:-2}, Celery worker, Celery beat); Ctrl-C stops" >&2

@@ -122,3 +122,27 @@ def test_production_refuses_to_start_without_redis():
     )
     assert result.returncode != 0
     assert "REDIS_URL must be set in production" in result.stderr
+
+
+def test_gunicorn_workers_freeze_the_loaded_app_out_of_the_garbage_collector():
+    """config/gunicorn.py's post_worker_init loads the URLconf and views, then gc.freeze()s them."""
+    script = (
+        "import django, gc, runpy; django.setup();"
+        "hooks = runpy.run_path('config/gunicorn.py'); hooks['post_worker_init'](None);"
+        "import sys; print(gc.get_freeze_count(), 'students.views' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    frozen, views_loaded = out.stdout.split()
+    assert int(frozen) > 100_000, out.stderr
+    assert views_loaded == "True"
+
+
+def test_every_way_to_run_gunicorn_uses_its_config_file():
+    import re
+
+    for name in ("scripts/serve.sh", "deploy/systemd/kongchuo-web.service", "deploy/compose.yaml", "Dockerfile"):
+        text = " ".join(re.sub(r"[\"',\[\]\\]", " ", (ROOT / name).read_text()).split())
+        assert re.search(r"gunicorn -c config/gunicorn\.py config\.wsgi:application", text), name
+    load = " ".join(re.sub(r"[\"',]", " ", (ROOT / "bench/load/run.py").read_text()).split())
+    assert re.search(r"gunicorn \) -c config/gunicorn\.py config\.wsgi:application", load)

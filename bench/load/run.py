@@ -98,6 +98,8 @@ class Gunicorn:
         bin_dir = Path(sys.executable).parent
         cmd = [
             str(bin_dir / "gunicorn"),
+            "-c",
+            "config/gunicorn.py",
             "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{self.port}",
