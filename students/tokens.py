@@ -6,6 +6,9 @@ in the cache for ``TOKEN_CACHE_SECONDS`` (the key is a hash of the token, never 
 Deleting a token, or saving its user (deactivated, made staff, …), drops the entry at once and again
 at commit. Changes that bypass model signals (``QuerySet.update``) take effect within the timeout.
 When the cache is down every request simply reads the database, as DRF does.
+
+The cached user is loaded without its password hash (a deferred field): a hash never sits in Redis,
+and a ``save()`` of that user object writes only the fields it loaded.
 """
 
 import hashlib
@@ -14,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
@@ -25,16 +30,21 @@ def _cache_key(key: str) -> str:
 
 
 class CachedTokenAuthentication(TokenAuthentication):
-    """``Authorization: Token <key>``, as DRF's, with the lookup cached."""
+    """``Authorization: Token <key>``, as DRF's (same checks and messages), with the lookup cached."""
 
     def authenticate_credentials(self, key):
         cache_key = _cache_key(key)
         token = cache.get(cache_key)
         if isinstance(token, Token) and token.key == key and token.user.is_active:
             return token.user, token
-        user, token = super().authenticate_credentials(key)  # AuthenticationFailed for a bad or inactive one
+        try:
+            token = Token.objects.select_related("user").defer("user__password").get(key=key)
+        except Token.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         cache.set(cache_key, token, TOKEN_CACHE_SECONDS)
-        return user, token
+        return token.user, token
 
 
 def forget_token(key: str) -> None:

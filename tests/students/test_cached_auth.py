@@ -110,3 +110,25 @@ def test_cache_down_reads_the_database(world, settings):
     assert student_ids(client.get(STUDENTS)) == {s.pk for s in world.students_a}
     Token.objects.filter(user=world.teacher).delete()
     assert refused(client.get(STUDENTS))
+
+
+def test_no_password_hash_is_cached(world, redis_cache):
+    world.teacher.set_password("s3cret-密码")
+    world.teacher.save()
+    client = token_client(world.teacher)
+    assert client.get(STUDENTS).status_code == 200
+    raw = redis_cache.client.get_client()
+    stored = b"".join(raw.get(name) or b"" for name in raw.keys("*token*"))
+    assert stored, "the token was not cached"
+    assert world.teacher.password.encode() not in stored
+    assert student_ids(client.get(STUDENTS)) == {s.pk for s in world.students_a}  # served from the cache
+    # The password is untouched by a save of the cached user object.
+    from students.tokens import CachedTokenAuthentication
+
+    cached_user, _token = CachedTokenAuthentication().authenticate_credentials(
+        Token.objects.get(user=world.teacher).key
+    )
+    cached_user.first_name = "改"
+    cached_user.save()
+    world.teacher.refresh_from_db()
+    assert world.teacher.check_password("s3cret-密码")
