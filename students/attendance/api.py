@@ -35,17 +35,15 @@ class AbsenceIn(serializers.Serializer):
     family_contacted = serializers.BooleanField(required=False)
 
 
+# What the submit parses with DRF; the absences are checked by attendance.parse_absences.
 class ReportHead(serializers.Serializer):
-    """What the submit parses with DRF; the absences are checked by ``attendance.parse_absences``."""
-
     classroom = serializers.IntegerField()
     date = serializers.DateField()
     version = serializers.IntegerField(required=False, allow_null=True)
 
 
+# The submit's body as the API schema documents it.
 class ReportIn(ReportHead):
-    """The submit's body as documented."""
-
     absences = AbsenceIn(many=True, required=False)
 
 
@@ -58,20 +56,24 @@ class AbsenceOut(serializers.Serializer):
     family_contacted = serializers.BooleanField()
 
 
+def _label(field: str):
+    return DailyReport._meta.get_field(field).verbose_name
+
+
 # Declared field by field, not a ModelSerializer: the attendance submit answers with it, and building
 # a ModelSerializer's fields from the model on every request was a tenth of the submit's time under load.
 class ReportOut(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    classroom = serializers.IntegerField(source="classroom_id", read_only=True, label="班级")
-    school = serializers.IntegerField(source="school_id", read_only=True, label="学校")
-    date = serializers.DateField(read_only=True, label="日期")
-    version = serializers.IntegerField(read_only=True, label="版本")
-    enrolled_count = serializers.IntegerField(read_only=True, label="应到")
-    present_count = serializers.IntegerField(read_only=True, label="实到")
+    classroom = serializers.IntegerField(source="classroom_id", read_only=True, label=_label("classroom"))
+    school = serializers.IntegerField(source="school_id", read_only=True, label=_label("school"))
+    date = serializers.DateField(read_only=True, label=_label("date"))
+    version = serializers.IntegerField(read_only=True, label=_label("version"))
+    enrolled_count = serializers.IntegerField(read_only=True, label=_label("enrolled_count"))
+    present_count = serializers.IntegerField(read_only=True, label=_label("present_count"))
     absent_count = serializers.IntegerField(read_only=True)
-    submitted_by = serializers.IntegerField(source="submitted_by_id", read_only=True, label="填报人")
+    submitted_by = serializers.IntegerField(source="submitted_by_id", read_only=True, label=_label("submitted_by"))
     submitted_by_name = serializers.CharField(source="submitted_by.__str__", read_only=True)
-    submitted_at = serializers.DateTimeField(read_only=True, label="填报时间")
+    submitted_at = serializers.DateTimeField(read_only=True, label=_label("submitted_at"))
     absences = serializers.SerializerMethodField()
 
     @extend_schema_field(AbsenceOut(many=True))

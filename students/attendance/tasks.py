@@ -6,6 +6,7 @@ keep working across the move."""
 import dataclasses
 import datetime as dt
 
+import redis
 from celery import shared_task
 from django.db import OperationalError
 
@@ -34,7 +35,7 @@ def evaluate_classroom_risk(classroom_id: int, day: str) -> dict:
 @shared_task(
     name="students.tasks.evaluate_pending_classrooms",
     acks_late=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=(OperationalError, redis.ConnectionError, redis.TimeoutError),
     retry_backoff=True,
     max_retries=5,
 )
