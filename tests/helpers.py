@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import socket
 import time
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping
@@ -175,3 +176,10 @@ def wait_for(run_id: int, *statuses: str) -> ReportRun:
         if time.monotonic() > deadline:
             pytest.fail(f"run {run_id} still {run.status} ({run.progress}%) after {DEADLINE_SECONDS}s")
         time.sleep(0.1)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a private server, or to play an outage)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -34,17 +34,11 @@ from config.settings.base import cache_settings
 from students import ops
 from students.models import DailyReport
 from tests.conftest import missing_service, require_redis
-from tests.helpers import celery_configured
+from tests.helpers import celery_configured, free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 URL = "/api/v1/attendance/"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PrivateRedis:
@@ -237,6 +231,8 @@ class Web:
     def start(self) -> None:
         cmd = [
             str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "config/gunicorn.py",  # as production runs it
             "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{self.port}",

@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +15,10 @@ from django.utils import timezone
 
 from students import ops
 from students.tasks import beat_heartbeat
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def health(client) -> tuple[int, dict]:
