@@ -13,6 +13,7 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.core.management.base import CommandError
+from django.db import DatabaseError, connection
 
 from students.models import DailyReport
 
@@ -107,3 +108,26 @@ def bench_as_of(ctx: BenchContext) -> dt.date:
             raise CommandError("没有考勤数据,请先运行 seed 部分 / no attendance: run the seed section first")
         ctx.data["as_of"] = latest
     return ctx.data["as_of"]
+
+
+def vacuum(*models) -> None:
+    """VACUUM ANALYZE the models' tables on PostgreSQL (not possible, and not needed, inside a transaction)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
+
+
+def checkpoint() -> bool:
+    """Ask PostgreSQL for a CHECKPOINT, so that writing back what came before (a 100,000-student seed)
+    does not run during a measurement. False where not possible: another database, or a role without
+    ``pg_checkpoint`` (scripts/with-services.sh grants it on PostgreSQL 15 and later)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError:
+        return False
+    return True

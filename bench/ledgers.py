@@ -10,7 +10,7 @@ import io
 import random
 import time
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import translation
 from openpyxl import Workbook
@@ -22,7 +22,7 @@ from reporting.xlsx import TEXT_FORMAT, formatted
 from students import scoping
 from students.models import Student, User
 
-from .core import FULL_SIZE, BenchContext, BenchResult, clock, full_size_target, seed_day
+from .core import FULL_SIZE, BenchContext, BenchResult, clock, full_size_target, seed_day, vacuum
 
 # The ledger's throughput is measured at the size from which a county-wide export becomes a
 # background job (ledgers.shared.DIRECT_MAX_ROWS): the seed's own ledger (~130 rows on 100,000
@@ -146,7 +146,7 @@ def ledger_volume(rows: int, *, seed: int = 1):
         finally:
             transaction.set_rollback(True)
     if added:
-        _vacuum(DropoutCase, ReturnPlan, CaseActivity)  # the rolled-back rows must not slow later sections
+        vacuum(DropoutCase, ReturnPlan, CaseActivity)  # the rolled-back rows must not slow later sections
 
 
 def _clone(instance, **fields):
@@ -158,15 +158,6 @@ def _clone(instance, **fields):
     for name, value in fields.items():
         setattr(clone, name, value)
     return clone
-
-
-def _vacuum(*models) -> None:
-    """VACUUM ANALYZE the models' tables on PostgreSQL (not possible, and not needed, inside a transaction)."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
 
 
 def bench_ledger(ctx: BenchContext) -> list[BenchResult]:

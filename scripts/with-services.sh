@@ -204,6 +204,8 @@ CREATE ROLE kc LOGIN PASSWORD 'kc' CREATEDB;
 CREATE DATABASE kc OWNER kc;
 EOF
     die "could not create the kc role and database"
+# PostgreSQL 15+: kc may ask for a CHECKPOINT (make load settles the database before measuring).
+"$psql" -X -q -h "$pgsock" -p "$pg_port" -U postgres -d postgres -c "GRANT pg_checkpoint TO kc" >/dev/null 2>&1 || true
 
 # --- Redis ------------------------------------------------------------------------------------
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \

@@ -160,3 +160,19 @@ def test_the_database_check(world, term, today):
     write(bodies[0])  # version 2
     check = verify(bodies, result, nthreads=1)
     assert (check.ok, check.wrong_content, check.confirmed_ok) == (False, 1, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_the_database_can_be_settled_before_measuring():
+    """make load asks for a CHECKPOINT: scripts/with-services.sh lets the kc role do so (PostgreSQL 15+)."""
+    from django.db import connection
+
+    from bench.core import checkpoint
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        version = int(cursor.fetchone()[0])
+    assert checkpoint() is (version >= 150000)

@@ -10,8 +10,9 @@ Run by ``scripts/load.sh`` under ``scripts/with-services.sh`` (throwaway Postgre
 2. bodies (:mod:`bench.load.bodies`): every (class, school day of this week up to today) for the
    project endpoint (scenario 2 gets what scenario 1 did not send); (class, earlier school day)
    for the bare endpoint; every report on those days deleted first, so each body is a first submit;
-3. gunicorn ``config.wsgi`` with :mod:`bench.load.settings` (production settings + the bare
-   route), 2 sync workers, REDIS_URL as broker and cache, no Celery worker (the risk evaluations
+3. the database settled: VACUUM ANALYZE of the report tables and a CHECKPOINT (again before each
+   later run), so the seed's write-back does not run during a measurement; then gunicorn
+   ``config.wsgi`` with :mod:`bench.load.settings` (production settings + the bare route), 2 sync workers, REDIS_URL as broker and cache, no Celery worker (the risk evaluations
    queue up in Redis); a few refused requests warm both workers;
 4. scenario 1, one after the other with the same wrk (-t$LOAD_THREADS -c$LOAD_CONNECTIONS
    -d$LOAD_DURATION): the bare endpoint, then POST /api/v1/attendance/ (token of ``bureau``);
@@ -231,8 +232,9 @@ def main() -> int:
 
     from students.calendar import SchoolCalendar
     from students.demo.logins import table
-    from students.models import Classroom, County, Post, User
+    from students.models import Absence, Classroom, County, DailyReport, DailyReportRevision, Post, User
 
+    from ..core import checkpoint, vacuum
     from .bare import BARE_PATH
     from .bodies import (
         build_bodies,
@@ -308,6 +310,11 @@ def main() -> int:
             f"{len(bare_days)} earlier days; {deleted:,} seeded reports deleted; {len(session_keys)} principal sessions"
         )
 
+        # Settle the database: the seed's and the deletions' write-back must not run during a measurement.
+        vacuum(DailyReport, Absence, DailyReportRevision)
+        settled = "VACUUM ANALYZE and CHECKPOINT" if checkpoint() else "VACUUM ANALYZE (CHECKPOINT not permitted)"
+        say(f"database settled before measuring: {settled}; a CHECKPOINT again before each later run")
+
         gunicorn.start()
         auth = f"Token {token}"
         json_headers = {"Content-Type": "application/json"}
@@ -358,6 +365,7 @@ def main() -> int:
                 f"only {len(pool1):,} first submits available ({len(week)} school day(s) this week so far × "
                 f"{len(pupils):,} classes): scenario 1's project run shortened to {d1} s"
             )
+        checkpoint()  # the bare run's writes are written back now, not during the project's run
         (r_p1,) = run_wrk(
             [
                 (
@@ -394,6 +402,7 @@ def main() -> int:
             d2 = max(1, allowed2)
             notes.append(f"only {len(pool2):,} first submits available for scenario 2: run shortened to {d2} s")
         out_p2, out_dash = work / "project2.out", work / "dashboard.out"
+        checkpoint()
         r_p2, r_dash = run_wrk(
             [
                 (
