@@ -10,10 +10,11 @@ Run by ``scripts/load.sh`` under ``scripts/with-services.sh`` (throwaway Postgre
 2. bodies (:mod:`bench.load.bodies`): every (class, school day of this week up to today) for the
    project endpoint (scenario 2 gets what scenario 1 did not send); (class, earlier school day)
    for the bare endpoint; every report on those days deleted first, so each body is a first submit;
-3. the database settled: VACUUM ANALYZE of the report tables and a CHECKPOINT (again before each
-   later run), so the seed's write-back does not run during a measurement; then gunicorn
-   ``config.wsgi`` with :mod:`bench.load.settings` (production settings + the bare route), 2 sync workers, REDIS_URL as broker and cache, no Celery worker (the risk evaluations
-   queue up in Redis); a few refused requests warm both workers;
+3. the database settled: VACUUM ANALYZE of every table and a CHECKPOINT (again before each later
+   run), so neither autovacuum's first pass over the seed nor its write-back runs during a
+   measurement; then gunicorn ``config.wsgi`` with :mod:`bench.load.settings` (production settings
+   + the bare route), 2 sync workers, REDIS_URL as broker and cache, no Celery worker (the risk
+   evaluations queue up in Redis); a few refused requests warm both workers;
 4. scenario 1, one after the other with the same wrk (-t$LOAD_THREADS -c$LOAD_CONNECTIONS
    -d$LOAD_DURATION): the bare endpoint, then POST /api/v1/attendance/ (token of ``bureau``);
 5. scenario 2: principals refreshing GET /dashboard/school/ (rotating session cookies) while
@@ -232,7 +233,7 @@ def main() -> int:
 
     from students.calendar import SchoolCalendar
     from students.demo.logins import table
-    from students.models import Absence, Classroom, County, DailyReport, DailyReportRevision, Post, User
+    from students.models import Classroom, County, Post, User
 
     from ..core import checkpoint, vacuum
     from .bare import BARE_PATH
@@ -311,8 +312,10 @@ def main() -> int:
         )
 
         # Settle the database: the seed's and the deletions' write-back must not run during a measurement.
-        vacuum(DailyReport, Absence, DailyReportRevision)
+        began = time.monotonic()
+        vacuum()  # every table: autovacuum's first pass over the seed would otherwise run mid-measurement
         settled = "VACUUM ANALYZE and CHECKPOINT" if checkpoint() else "VACUUM ANALYZE (CHECKPOINT not permitted)"
+        settled += f" in {time.monotonic() - began:.0f} s"
         say(f"database settled before measuring: {settled}; a CHECKPOINT again before each later run")
 
         gunicorn.start()
