@@ -624,11 +624,14 @@ def issue_notice(*, user, case_id: int, number: str = "") -> DropoutCase:
     _require(_is_school_leader(user, case) or _is_bureau(user, case), "发出限期返校通知书")
     today = timezone.localdate()
     policy = policy_for(case.school.county_id)
+    limit = DropoutCase._meta.get_field("notice_number").max_length
+    if len(number.strip()) > limit:
+        raise InvalidInput(f"通知书文号不能超过{limit}个字")
     case.notice_number = number.strip() or f"{case.school.code}-{today:%Y}-{case.pk:04d}"
     case.notice_issued_on = today
     case.notice_deadline = today + dt.timedelta(days=policy.notice_days)
     case.save()
-    _event(case, by=user, action=f"发出限期返校通知书({case.notice_number})", from_status=case.status)
+    _event(case, by=user, action="发出限期返校通知书", from_status=case.status, note=f"文号 {case.notice_number}")
     return case
 
 

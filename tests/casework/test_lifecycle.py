@@ -188,3 +188,29 @@ def test_second_dropout_reopens_a_linked_new_case(world, term):
         second = services.open_case(user=world.teacher, student_id=s.pk)
     assert second.previous_case_id == first.pk
     assert second.status == "suspected"
+
+
+# --- the 限期返校通知书 (issue 12, item 6) -------------------------------------------------------
+
+
+def test_notice_through_the_api_with_its_default_number(world, case_in, api):
+    """The default 文号 is long (school code, year, case number): the event must still be written."""
+    case = case_in("returning")
+    response = api.as_user(world.principal).post(f"/api/v1/dropout-cases/{case.pk}/notice/")
+    assert response.status_code == 200, response.content
+    case.refresh_from_db()
+    assert case.notice_number == f"{case.school.code}-{case.notice_issued_on:%Y}-{case.pk:04d}"
+    event = CaseEvent.objects.filter(case=case).latest("pk")
+    assert event.action == "发出限期返校通知书"
+    assert case.notice_number in event.note
+
+
+def test_a_notice_number_too_long_is_refused_in_chinese(world, case_in):
+    from casework import services
+    from students.errors import InvalidInput
+
+    case = case_in("returning")
+    with pytest.raises(InvalidInput, match="文号"):
+        services.issue_notice(user=world.principal, case_id=case.pk, number="清" * 41)
+    case.refresh_from_db()
+    assert case.notice_number == ""
