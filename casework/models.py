@@ -146,7 +146,8 @@ class DropoutCase(models.Model):
     close_basis = models.CharField(_("销号依据"), max_length=200, blank=True)
 
     # 限期返校通知书
-    notice_number = models.CharField(_("通知书文号"), max_length=40, blank=True)
+    NOTICE_NUMBER_LENGTH = 40
+    notice_number = models.CharField(_("通知书文号"), max_length=NOTICE_NUMBER_LENGTH, blank=True)
     notice_issued_on = models.DateField(_("通知书发出日期"), null=True, blank=True)
     notice_deadline = models.DateField(_("限期返校日期"), null=True, blank=True)
 

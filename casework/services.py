@@ -624,9 +624,8 @@ def issue_notice(*, user, case_id: int, number: str = "") -> DropoutCase:
     _require(_is_school_leader(user, case) or _is_bureau(user, case), "发出限期返校通知书")
     today = timezone.localdate()
     policy = policy_for(case.school.county_id)
-    limit = DropoutCase._meta.get_field("notice_number").max_length
-    if len(number.strip()) > limit:
-        raise InvalidInput(f"通知书文号不能超过{limit}个字")
+    if len(number.strip()) > DropoutCase.NOTICE_NUMBER_LENGTH:
+        raise InvalidInput(f"通知书文号不能超过{DropoutCase.NOTICE_NUMBER_LENGTH}个字")
     case.notice_number = number.strip() or f"{case.school.code}-{today:%Y}-{case.pk:04d}"
     case.notice_issued_on = today
     case.notice_deadline = today + dt.timedelta(days=policy.notice_days)
