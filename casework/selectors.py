@@ -67,6 +67,7 @@ def owned_by_q(owner) -> Q:
 
 
 def filter_cases(
+    user,
     qs: _Cases,
     *,
     status: str = "",
@@ -91,7 +92,7 @@ def filter_cases(
     if overdue:
         qs = qs.filter(overdue_q())
     if q:
-        qs = qs.filter(Q(student__name__contains=q) | Q(student__student_no__istartswith=q))
+        qs = qs.filter(Q(student__name__contains=q) | scoping.student_number_q(user, q, "student__"))
     return qs
 
 
@@ -125,7 +126,7 @@ def case_list(
         )
     )
     qs = filter_cases(
-        qs, status=status, statuses=statuses, school=school, reason=reason, owner=owner, overdue=overdue, q=q
+        user, qs, status=status, statuses=statuses, school=school, reason=reason, owner=owner, overdue=overdue, q=q
     )
     return qs.order_by(F("next_due_on").asc(nulls_last=True), "-detected_on", "-id")
 
@@ -178,7 +179,7 @@ def failed_contacts(case: DropoutCase, since: dt.date | None = None) -> int:
 
 def case_status_counts(user, **filters) -> dict[str, int]:
     """Cases per status matching the other list filters (one grouped query) — for the status tabs."""
-    matching = filter_cases(cases_visible_to(user), **filters)
+    matching = filter_cases(user, cases_visible_to(user), **filters)
     return dict(matching.order_by().values_list("status").annotate(n=Count("pk")))
 
 

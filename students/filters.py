@@ -19,7 +19,7 @@ class StudentFilter(django_filters.FilterSet):
         fields = ["school", "classroom", "status", "q", "risk_level"]
 
     def search(self, queryset, name, value):
-        return search_students(queryset, value)
+        return search_students(self.request.user, queryset, value)
 
     def with_open_flag(self, queryset, name, value):
         open_flags = RiskFlag.objects.filter(student=OuterRef("pk"), level=value, status__in=RiskFlag.OPEN_STATUSES)

@@ -363,6 +363,26 @@ def manageable_classroom(user, classroom_id: int) -> Classroom | None:
     return classroom if allowed else None
 
 
+def student_number_q(user, q: str, prefix: str = "") -> Q:
+    """Students (or rows reaching Student through ``prefix``, e.g. 'student__') whose 学籍号 or 身份证号
+    matches the search ``q``, as this user may search them.
+
+    Who sees full identity numbers finds by the start of either number. Everyone else finds only by
+    the whole number: a prefix search would give away the masked digits one by one (the 全国学籍号 is
+    "G" + the 身份证号), as a teacher could by asking for the first 13 digits followed by 0, 1, … 9.
+    """
+    q = (q or "").strip()
+    if not q or not q.isascii():
+        return _never()
+    student_no, id_number = f"{prefix}student_no", f"{prefix}id_number"
+    if scope_for(user).sees_full_id_numbers:
+        condition = Q(**{f"{student_no}__istartswith": q})
+        if len(q) >= 6 and any(ch.isdigit() for ch in q):
+            condition |= Q(**{f"{id_number}__startswith": q.upper()})
+        return condition
+    return Q(**{f"{student_no}__iexact": q}) | Q(**{id_number: q.upper()})
+
+
 def display_id_number(user, value: str) -> str:
     """身份证号 as this user may see it: masked but for the last four digits unless their role allows."""
     if scope_for(user).sees_full_id_numbers:

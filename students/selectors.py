@@ -9,6 +9,7 @@ from .scoping import (
     get_visible_or_404,
     schools_visible_to,
     scope_for,
+    student_number_q,
     student_q,
     students_visible_to,
 )
@@ -20,19 +21,17 @@ def _enrolled_count(user) -> Count:
     return Count("students", filter=condition, distinct=True)
 
 
-def search_students(queryset: QuerySet[Student], q: str) -> QuerySet[Student]:
-    """Name (汉字), pinyin initials or full pinyin, or 学籍号 / 身份证号 prefix."""
+def search_students(user, queryset: QuerySet[Student], q: str) -> QuerySet[Student]:
+    """Name (汉字), pinyin initials or full pinyin, or 学籍号 / 身份证号 as ``user`` may search them
+    (``scoping.student_number_q``: a prefix for those who see full numbers, else the whole number)."""
     q = (q or "").strip()
     if not q:
         return queryset
+    numbers = student_number_q(user, q)
     if q.isascii():
         low = q.lower().replace(" ", "")
-        condition = Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low)
-        condition |= Q(student_no__istartswith=q)
-        if any(ch.isdigit() for ch in q):
-            condition |= Q(id_number__startswith=q.upper()) if len(q) >= 6 else Q()
-        return queryset.filter(condition)
-    return queryset.filter(Q(name__contains=q) | Q(student_no__istartswith=q))
+        return queryset.filter(Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low) | numbers)
+    return queryset.filter(Q(name__contains=q) | numbers)
 
 
 def student_list(user, *, q: str = "", school=None, classroom=None, status: str = "") -> QuerySet[Student]:
@@ -43,7 +42,7 @@ def student_list(user, *, q: str = "", school=None, classroom=None, status: str 
         qs = qs.filter(classroom_id=classroom)
     if status:
         qs = qs.filter(status=status)
-    return search_students(qs, q).order_by("classroom__grade__level", "classroom__number", "name_pinyin", "id")
+    return search_students(user, qs, q).order_by("classroom__grade__level", "classroom__number", "name_pinyin", "id")
 
 
 def student_detail(user, pk) -> Student:
