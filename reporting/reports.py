@@ -10,6 +10,7 @@ as they go. ``services.BUILDERS`` maps each kind to its builder.
 from django.utils import timezone
 from openpyxl import Workbook
 
+from students import idnumber
 from students.models import GRADE_NAMES, Classroom, County, School
 
 from . import metrics
@@ -99,6 +100,12 @@ CLASS_COLUMNS = [
 ]
 
 
+def report_number(value: str) -> str:
+    """A 学籍号 in a weekly report: masked but for its last four characters, for every reader. A report
+    is one file for all who may open it (the class teacher too), and it names the child anyway."""
+    return idnumber.mask(value) if value else ""
+
+
 def build_class_weekly(run: ReportRun, progress: Progress) -> BuildResult:
     data = _frame(run)
     classroom = Classroom.objects.select_related("school").get(pk=run.scope_id)
@@ -132,7 +139,7 @@ def build_class_weekly(run: ReportRun, progress: Progress) -> BuildResult:
         sheet.append(
             [
                 index,
-                s["student_no"],
+                report_number(s["student_no"]),
                 s["name"],
                 s["gender"],
                 s["status"],
@@ -288,7 +295,7 @@ def build_school_weekly(run: ReportRun, progress: Progress) -> BuildResult:
                 index,
                 a["date"],
                 a["classroom"],
-                a["student_no"],
+                report_number(a["student_no"]),
                 a["name"],
                 a["kind_label"],
                 "是" if a["family_contacted"] else "否",
@@ -324,7 +331,7 @@ def build_school_weekly(run: ReportRun, progress: Progress) -> BuildResult:
                 index,
                 c["detected_on"],
                 c["classroom"],
-                c["student_no"],
+                report_number(c["student_no"]),
                 c["name"],
                 c["last_attended_on"],
                 c["source"],

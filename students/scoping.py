@@ -383,8 +383,13 @@ def student_number_q(user, q: str, prefix: str = "") -> Q:
     return Q(**{f"{student_no}__iexact": q}) | Q(**{id_number: q.upper()})
 
 
+# The numbers that identify a child: the 身份证号, and the 全国学籍号, which is "G" + the 身份证号.
+IDENTIFYING_NUMBERS = ("id_number", "student_no")
+
+
 def display_id_number(user, value: str) -> str:
-    """身份证号 as this user may see it: masked but for the last four digits unless their role allows."""
+    """A 身份证号 or 学籍号 as this user may see it: masked but for the last four characters unless
+    their role allows (pages, API, printed forms, history; ledgers decide once per file)."""
     if scope_for(user).sees_full_id_numbers:
         return value
     return idnumber.mask(value)

@@ -46,6 +46,7 @@ class GuardianSerializer(serializers.ModelSerializer):
 
 class StudentSerializer(serializers.ModelSerializer):
     id_number = serializers.SerializerMethodField()
+    student_no = serializers.SerializerMethodField()
     gender_display = serializers.CharField(source="get_gender_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     school_name = serializers.CharField(source="school.name", default="", read_only=True)
@@ -76,6 +77,9 @@ class StudentSerializer(serializers.ModelSerializer):
 
     def get_id_number(self, obj: Student) -> str:
         return display_id_number(self.context["request"].user, obj.id_number)
+
+    def get_student_no(self, obj: Student) -> str:
+        return display_id_number(self.context["request"].user, obj.student_no)
 
 
 class StudentDetailSerializer(StudentSerializer):

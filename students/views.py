@@ -17,6 +17,7 @@ from . import home_sections, selectors
 from .models import RiskFlag, Student
 from .notifications import unread_for
 from .scoping import (
+    IDENTIFYING_NUMBERS,
     Scope,
     classrooms_visible_to,
     display_id_number,
@@ -225,7 +226,7 @@ def _history_rows(user, student: Student) -> list[dict]:
 def _display_value(user, field_name: str, value, names: dict) -> str:
     if value in (None, ""):
         return "—"
-    if field_name == "id_number":
+    if field_name in IDENTIFYING_NUMBERS:
         return display_id_number(user, value)
     if field_name in _FK_FIELDS:
         return names.get(field_name, {}).get(value, f"#{value}")

@@ -26,6 +26,7 @@ from .shared import (
     ledger_workbook,
     owners,
     special_groups,
+    student_no,
 )
 
 S = DropoutCase.Status
@@ -126,7 +127,7 @@ def rows(ctx: Context, qs: QuerySet[DropoutCase], side: Side, labels: Labels) ->
                 c["student__birth_date"],
                 age(c["student__birth_date"], today),
                 text(id_number(c, full)),
-                text(c["student__student_no"]),
+                text(student_no(c, full)),
                 text(c["student__hukou_address"]),
                 text(c["student__address"]),
                 text(guardian[0]),

@@ -22,6 +22,7 @@ from .shared import (
     ledger_sheet,
     ledger_workbook,
     owners,
+    student_no,
     township,
 )
 
@@ -77,7 +78,7 @@ def rows(ctx: Context, qs: QuerySet[DropoutCase], labels: Labels) -> list[tuple[
             text(c["student__name"]),
             labels.gender.get(c["student__gender"]),
             text(id_number(c, full)),
-            text(c["student__student_no"]),
+            text(student_no(c, full)),
             text(f"{name}({relation})" if name else ""),
             text(phone),
             c["dropped_out_on"],

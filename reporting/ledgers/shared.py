@@ -407,7 +407,15 @@ def special_groups(c: dict) -> str:
 
 
 def id_number(c: dict, full: bool) -> str:
-    value = c["student__id_number"]
+    return _shown(c["student__id_number"], full)
+
+
+def student_no(c: dict, full: bool) -> str:
+    """The 学籍号 ("G" + the 身份证号) masked exactly as the 身份证号 is."""
+    return _shown(c["student__student_no"], full)
+
+
+def _shown(value: str, full: bool) -> str:
     return value if full or not value else idnumber.mask(value)
 
 

@@ -26,6 +26,7 @@ from .shared import (
     ledger_sheet,
     ledger_workbook,
     person,
+    student_no,
     suspected_q,
 )
 
@@ -109,7 +110,7 @@ def rows(ctx: Context, qs: QuerySet[DropoutCase], labels: Labels) -> Iterator[li
             text(c["student__name"]),
             labels.gender.get(c["student__gender"]),
             text(id_number(c, full)),
-            text(c["student__student_no"]),
+            text(student_no(c, full)),
             text(guardian),
             first_absent,
             len(dates) or None,

@@ -27,6 +27,7 @@ from casework import services as case_services
 from casework.models import DropoutCase, FollowUp
 from reporting import building, metrics, periods, services, xlsx
 from reporting.models import DownloadLog, ReportRun, ReportSignature
+from students import idnumber
 from students.errors import Conflict, InvalidTransition, OutOfScope
 from students.models import Absence, Student
 from tests import factories as f
@@ -223,7 +224,7 @@ def test_class_weekly_report(county):
     assert ws.freeze_panes == "D4"
     assert ws.auto_filter.ref == "A3:O6"
     body = {r[1]: r for r in rows_of(ws)[:3]}
-    assert body[a0.student_no][5:11] == [5, 2, 0, 0, 2, 1]
+    assert body[idnumber.mask(a0.student_no)][5:11] == [5, 2, 0, 0, 2, 1]  # the 学籍号 is masked in reports
     assert ws.cell(row=4, column=2).data_type == "s"
 
 
