@@ -476,6 +476,18 @@ def _check_plan(plan: PlanInput, case: DropoutCase) -> None:
             raise InvalidInput(f"请指定{label}责任人")
     if plan.village_cadre_id and plan.village_cadre_id not in people:
         raise InvalidInput("村干部责任人不存在")
+    # Only people holding the right post for this student may be named: naming someone else would
+    # give them the case (and the student's record) through the plan.
+    allowed = selectors.plan_candidates(case, case.plans.filter(is_current=True).first())
+    checks: tuple[tuple[int | None, str, str], ...] = (
+        (plan.school_leader_id, "leaders", "校领导责任人须是本校的校长或校领导"),
+        (plan.class_teacher_id, "teachers", "班主任责任人须是本校的班主任"),
+        (plan.township_cadre_id, "township", "乡镇干部责任人须是学生所在乡镇的干部"),
+        (plan.village_cadre_id, "village", "村干部责任人须是学生所在村的干部"),
+    )
+    for person_id, pool, why in checks:
+        if person_id and person_id not in {person for person, _label in allowed[pool]}:
+            raise InvalidInput(why)
 
 
 @transaction.atomic

@@ -148,6 +148,7 @@ def make_world() -> World:
         teacher2=person("teacher2", Post.Role.CLASS_TEACHER, classroom=class_b),
         principal2=person("principal2", Post.Role.PRINCIPAL, school=school2),
         cadre=person("cadre", Post.Role.CADRE, township=township),
+        cadre2=person("cadre2", Post.Role.CADRE, township=other_township),
         outsider=f.UserFactory(username="outsider"),
     )
 

@@ -57,6 +57,7 @@ class World:
     teacher2: User
     principal2: User
     cadre: User
+    cadre2: User  # the township cadre of other_township (where class B students live)
     outsider: User  # a user with no post at all
 
 
@@ -65,8 +66,12 @@ def at(day: dt.date) -> time_machine.travel:
     return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=SHANGHAI), tick=True)
 
 
-def plan_input(world: World, target: dt.date = dt.date(2026, 12, 31)) -> services.PlanInput:
-    """A plan owned by the world's principal, class teacher and cadre, aiming at ``target``."""
+def plan_input(
+    world: World, target: dt.date = dt.date(2026, 12, 31), student: Student | None = None
+) -> services.PlanInput:
+    """A plan owned by the world's principal, class teacher and the cadre of ``student``'s township
+    (the world's cadre unless the student lives in other_township), aiming at ``target``."""
+    lives_elsewhere = student is not None and student.village.township_id == world.other_township.pk
     return services.PlanInput(
         reason_analysis="厌学",
         measures=["home_visit", "counselling"],
@@ -74,7 +79,7 @@ def plan_input(world: World, target: dt.date = dt.date(2026, 12, 31)) -> service
         target_return_on=target,
         school_leader_id=world.principal.pk,
         class_teacher_id=world.teacher.pk,
-        township_cadre_id=world.cadre.pk,
+        township_cadre_id=(world.cadre2 if lives_elsewhere else world.cadre).pk,
     )
 
 
@@ -97,7 +102,7 @@ def build_case(world: World, student: Student, state: str, *, day: dt.date = dt.
         if target >= 2:
             services.verify_case(user=world.bureau, case_id=case.pk)
         if target >= 3:
-            services.make_plan(user=world.principal, case_id=case.pk, plan=plan_input(world))
+            services.make_plan(user=world.principal, case_id=case.pk, plan=plan_input(world, student=student))
         if target >= 4 and state != "returned":
             for _ in range(3):
                 services.add_activity(user=world.teacher, case_id=case.pk, activity=failed_contact(day))

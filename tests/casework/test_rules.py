@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from casework import services
 from casework.models import CaseEvent, DropoutCase
-from students.errors import InvalidTransition
+from students.errors import InvalidInput, InvalidTransition
 from students.models import Notification
 from tests import factories as f
 from tests.helpers import at, build_case, failed_contact, plan_input
@@ -146,7 +146,15 @@ def test_cadre_sees_residents_and_owned_cases_only(world, case_in, api):
     api.as_user(world.cadre)
     assert {r["id"] for r in api.get(CASES).json()["results"]} == {resident.pk}
     with at(dt.date(2026, 11, 23)):
+        # The cadre cannot be named for a student of another township (issue 12) …
+        with pytest.raises(InvalidInput, match="乡镇干部"):
+            services.make_plan(user=world.principal, case_id=stranger.pk, plan=plan_input(world))
+        # … but stays the owner when the named student moves away afterwards.
+        stranger.student.village = world.village
+        stranger.student.save()
         services.make_plan(user=world.principal, case_id=stranger.pk, plan=plan_input(world))
+        stranger.student.village = world.other_village
+        stranger.student.save()
     assert {r["id"] for r in api.get(CASES).json()["results"]} == {resident.pk, stranger.pk}
     assert {r["id"] for r in api.get(CASES, {"owner": "me"}).json()["results"]} == {stranger.pk}
     # As an owner the cadre may act on it although the student is not their resident.
@@ -289,3 +297,37 @@ def test_case_event_rows_are_immutable(world, case_in):
     event.note = "改写历史"
     with pytest.raises(ValueError, match="immutable"):
         event.save()
+
+
+def test_a_plan_may_name_only_people_holding_the_right_post(world, case_in, api):
+    """Issue 12, item 3: naming principal2 (another school) or the superuser as the plan's school
+    leader would hand them the case and the student's record. Refused with a Chinese message."""
+    from students.models import User
+
+    case = case_in("confirmed")
+    superuser = User.objects.create_superuser("root-x", password="x")
+    base = {
+        "reason_analysis": "厌学",
+        "measures": ["home_visit"],
+        "method": "家访",
+        "target_return_on": "2026-12-31",
+        "school_leader": world.principal.pk,
+        "class_teacher": world.teacher.pk,
+        "township_cadre": world.cadre.pk,
+    }
+    with at(TODAY):
+        for field, person, words in (
+            ("school_leader", world.principal2, "校领导"),
+            ("school_leader", superuser, "校领导"),
+            ("class_teacher", world.principal2, "班主任"),
+            ("township_cadre", world.cadre2, "乡镇干部"),
+            ("village_cadre", world.teacher, "村干部"),
+        ):
+            answer = api.as_user(world.principal).post(
+                f"{CASES}{case.pk}/plan/", {**base, field: person.pk}, format="json"
+            )
+            assert answer.status_code == 400, (field, person)
+            assert words in answer.json()["detail"]
+        assert not case.plans.exists()
+        assert api.as_user(world.principal2).get(f"{CASES}{case.pk}/").status_code == 404
+        assert api.as_user(world.principal).post(f"{CASES}{case.pk}/plan/", base, format="json").status_code == 200

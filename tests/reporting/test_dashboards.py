@@ -303,8 +303,9 @@ def test_overdue_cases_per_plan_owner(county):
     board = dashboards.county_dashboard(county.bureau)
     owners = {row["name"]: row["count"] for row in board.owners}
     # b2 (returning, no contact since 11-02) and a1 (returned, follow-up due 11-18) are overdue with
-    # plans naming principal, teacher and cadre; b0 (suspected, not reported in time) has no plan yet.
-    assert owners == {str(county.principal): 2, str(county.teacher): 2, str(county.cadre): 2}
+    # plans naming principal, teacher and the cadre of the student's township (cadre for a1, cadre2
+    # for b2, who lives in the other township); b0 (suspected, not reported in time) has no plan yet.
+    assert owners == {str(county.principal): 2, str(county.teacher): 2, str(county.cadre): 1, str(county.cadre2): 1}
     assert board.overdue_without_plan == 1
     assert board.total.overdue == 3
 
@@ -315,7 +316,7 @@ def test_a_person_named_twice_in_a_plan_counts_the_case_once(county):
     ReturnPlan.objects.filter(case=county.cases["b2"], is_current=True).update(class_teacher=county.principal)
     board = dashboards.county_dashboard(county.bureau)
     owners = {row["name"]: row["count"] for row in board.owners}
-    assert owners == {str(county.principal): 2, str(county.teacher): 1, str(county.cadre): 2}
+    assert owners == {str(county.principal): 2, str(county.teacher): 1, str(county.cadre): 1, str(county.cadre2): 1}
 
 
 def test_dropout_rate_against_target(client, county):
