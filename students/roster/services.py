@@ -604,23 +604,44 @@ def _check_against_database(
     id_numbers = {row.id_number for row in rows if row.id_number}
     existing = {s.student_no: s for s in Student.objects.filter(student_no__in=student_nos)} if rows else {}
     id_owner = (
-        dict(Student.objects.filter(id_number__in=id_numbers).values_list("id_number", "student_no"))
+        {
+            number: (student_no, school_id)
+            for number, student_no, school_id in Student.objects.filter(id_number__in=id_numbers).values_list(
+                "id_number", "student_no", "school_id"
+            )
+        }
         if id_numbers
         else {}
     )
     scope = scope_for(user)
     whole_school = scope.manages_school(school)
     manageable_ids = {c.pk for c in classrooms}
+    # Where a number is already used tells of a student outside the user's scope: only the bureau
+    # hears where; everyone else hears that the number cannot be used here and whom to ask.
+    county_level = scope.county_level
     for row in rows:
         student = existing.get(row.student_no)
         if student is not None:
             if student.school_id != school.pk:
-                errors.add(row.row, STUDENT_NO, "该学籍号已属于其他学校的学生,请先办理转学")
+                errors.add(
+                    row.row,
+                    STUDENT_NO,
+                    "该学籍号已属于其他学校的学生,请先办理转学"
+                    if county_level
+                    else "该学籍号不能在此导入;如该学生应转入本校,请联系教育局办理转学",
+                )
             elif not (student.classroom_id in manageable_ids or (student.classroom_id is None and whole_school)):
-                errors.add(row.row, STUDENT_NO, "该学籍号已属于本校其他班级的学生,您无权修改,请联系学校管理员")
-        owner = id_owner.get(row.id_number) if row.id_number else None
-        if owner is not None and owner != row.student_no:
-            errors.add(row.row, ID_NUMBER, "该身份证号已登记在另一名学生(学籍号不同)名下,请核对")
+                # Only a class teacher gets here (the school's leaders manage every class of it).
+                errors.add(row.row, STUDENT_NO, "该学籍号不能在此导入,请联系学校管理员")
+        owner_no, owner_school = id_owner.get(row.id_number, (None, None)) if row.id_number else (None, None)
+        if owner_no is not None and owner_no != row.student_no:
+            errors.add(
+                row.row,
+                ID_NUMBER,
+                "该身份证号已登记在另一名学生(学籍号不同)名下,请核对"
+                if county_level or (whole_school and owner_school == school.pk)
+                else "该身份证号不能在此使用,请核对;如该学生应转入本校,请联系教育局办理转学",
+            )
     return existing
 
 

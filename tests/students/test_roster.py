@@ -302,7 +302,8 @@ REJECTIONS = {
         lambda w: [student_row(1, 全国学籍号=w.students_c[0].student_no, 身份证号="")],
         2,
         "全国学籍号",
-        "该学籍号已属于其他学校的学生,请先办理转学",
+        # Not where the number is used: that student is outside the principal's scope (issue 12).
+        "该学籍号不能在此导入;如该学生应转入本校,请联系教育局办理转学",
     ),
 }
 
@@ -735,3 +736,17 @@ def test_thousand_rows_in_bounded_queries(world, api, django_assert_max_num_quer
     assert Student.objects.filter(student_no__startswith="T").count() == 1000
     assert Student.objects.get(student_no="T000000000001").classroom == world.class_b
     assert Guardian.objects.filter(student__student_no__startswith="T").count() == 1000
+
+
+def test_only_the_bureau_hears_where_a_number_is_already_used(world, api):
+    """Issue 12, item 4: a principal is not told that a 学籍号 or 身份证号 belongs to another school's student."""
+    rows = [student_row(1, 全国学籍号=world.students_c[0].student_no, 身份证号="")]
+    principal = post(api, world.principal, xlsx_bytes(rows)).content.decode()
+    assert "其他学校" not in principal
+    assert "教育局" in principal
+    same_id = [matching_id(1, world.students_c[0].id_number)]
+    answer = post(api, world.principal, xlsx_bytes(same_id)).content.decode()
+    assert "另一名学生" not in answer
+    assert "不能在此使用" in answer
+    bureau = post(api, world.bureau, xlsx_bytes(rows), school=world.school.pk).content.decode()
+    assert "该学籍号已属于其他学校的学生" in bureau
