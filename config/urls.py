@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -25,5 +23,5 @@ urlpatterns = [
     path("", include("reporting.urls_dashboards")),
     path("", include("students.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No route serves MEDIA_ROOT, in any mode: generated reports and ledgers are downloaded only through
+# their scoped views (reporting/views_reports.py), which check the reader and log the download.

@@ -4,6 +4,7 @@ A ReportRun is one generation of one report (kind × period × scope). Once done
 changed: regenerating makes a new run with the next generation number and keeps the old one.
 """
 
+import secrets
 from collections.abc import Collection
 from typing import Any, Self
 
@@ -14,6 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from students.models import User
+
+
+def report_file_path(run: "ReportRun", filename: str) -> str:
+    """Where a generated file is stored: under a random directory name, so the path cannot be guessed.
+    Files are never served from a URL of their own (no MEDIA route in any mode): only through the
+    scoped download views, which check the reader and log the download."""
+    return f"reports/{timezone.now():%Y/%m}/{secrets.token_urlsafe(18)}/{filename}"
 
 
 class ReportRun(models.Model):
@@ -47,7 +55,7 @@ class ReportRun(models.Model):
     progress = models.PositiveSmallIntegerField(_("进度(%)"), default=0)
     data = models.JSONField(_("报表数据"), default=dict, blank=True)
     data_as_of = models.DateTimeField(_("数据截至"), null=True, blank=True)
-    file = models.FileField(_("文件"), upload_to="reports/%Y/%m/", blank=True)
+    file = models.FileField(_("文件"), upload_to=report_file_path, blank=True, max_length=200)
     checksum = models.CharField(_("SHA-256"), max_length=64, blank=True)
     row_count = models.PositiveIntegerField(_("行数"), default=0)
     requested_by = models.ForeignKey(

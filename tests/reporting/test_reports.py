@@ -373,7 +373,7 @@ def test_generate_download_and_log(county, api, django_capture_on_commit_callbac
     assert (log.user, log.run_id, log.what, log.row_count) == (county.principal, run_id, "school_weekly", 2)
     assert log.school_id == county.school.pk
 
-    again = generate(api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period=W47)
+    again = generate(api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period="2026-W46")
     assert (again.status_code, again.data["id"]) == (202, run_id)
     newer = generate(
         api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period=W47, regenerate=True
@@ -597,3 +597,33 @@ def test_generate_form_refuses_a_scope_of_the_wrong_type(county, client):
     assert not ReportRun.objects.exists()
     page = client.get(answer["Location"]).content.decode()
     assert "范围类型不匹配" in page
+
+
+def test_generated_files_have_unguessable_paths_and_no_url_of_their_own(
+    county, api, settings, django_capture_on_commit_callbacks
+):
+    """Issue 12, item 5: a report file is reached only through the scoped, logged download view."""
+    import importlib
+
+    from django.test import Client
+    from django.urls import Resolver404, clear_url_caches, resolve
+
+    import config.urls
+
+    first = generate(api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period=W47)
+    again = generate(api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period="2026-W46")
+    names = [ReportRun.objects.get(pk=answer.data["id"]).file.name for answer in (first, again)]
+    assert names[0] != names[1]
+    for name in names:
+        token = name.split("/")[-2]
+        assert len(token) >= 24  # 18 random bytes, URL-safe
+    settings.DEBUG = True
+    try:
+        importlib.reload(config.urls)  # the URLconf as a DEBUG deployment builds it
+        with pytest.raises(Resolver404):
+            resolve(settings.MEDIA_URL + names[0], urlconf=config.urls)
+        assert Client().get(settings.MEDIA_URL + names[0]).status_code == 404
+    finally:
+        settings.DEBUG = False
+        importlib.reload(config.urls)
+        clear_url_caches()
