@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
 
 from students import ops
 
@@ -15,8 +16,13 @@ urlpatterns = [
     path("api/v1/", include("casework.api_urls")),
     path("api/v1/", include("reporting.api_urls_reports")),
     path("api/v1/", include("reporting.api_urls_ledgers")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The API's description is for signed-in users only (session or token), like the API itself.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAuthenticated]),
+        name="api-docs",
+    ),
     path("", include("casework.urls")),
     path("", include("reporting.urls_reports")),
     path("", include("reporting.urls_ledgers")),

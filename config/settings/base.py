@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "students.middleware.NoStoreForSignedInUsers",
     "simple_history.middleware.HistoryRequestMiddleware",
     # AxesMiddleware should be the last middleware in the list.
     "axes.middleware.AxesMiddleware",

@@ -373,7 +373,7 @@ def test_generate_download_and_log(county, api, django_capture_on_commit_callbac
     assert (log.user, log.run_id, log.what, log.row_count) == (county.principal, run_id, "school_weekly", 2)
     assert log.school_id == county.school.pk
 
-    again = generate(api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period="2026-W46")
+    again = generate(api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period=W47)
     assert (again.status_code, again.data["id"]) == (202, run_id)
     newer = generate(
         api, county.principal, django_capture_on_commit_callbacks, kind="school_weekly", period=W47, regenerate=True

@@ -273,3 +273,24 @@ def test_openapi_schema_and_swagger_ui_are_served_locally(world, client):
     html = docs.content.decode()
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
+
+
+def test_schema_and_docs_need_a_signed_in_user(world, client, api):
+    """Issue 12, item 10: the API's description is not open to anyone."""
+    for url in ("/api/schema/", "/api/docs/"):
+        assert client.get(url).status_code in (401, 403), url
+    token = api.as_user(world.bureau).get("/api/schema/")
+    assert token.status_code == 200
+
+
+def test_answers_holding_personal_data_are_not_stored(world, client, api):
+    """Issue 12, item 10: pages and API answers for a signed-in user carry Cache-Control: no-store."""
+    client.force_login(world.teacher)
+    for response in (
+        client.get("/students/"),
+        client.get("/api/v1/students/"),
+        api.as_user(world.teacher).get("/api/v1/me/"),
+    ):
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
