@@ -47,10 +47,13 @@ def time_county_weekly(county_id: int, period: str, *, repeat: int = 3) -> dict[
     values.append(reports.school_row(None, {**data["total"], "code": ""}))
     pct_columns = [index for index, (_header, kind) in enumerate(reports.SCHOOL_COLUMNS) if kind == PCT]
 
+    # A weekly report is computed once: its statements are compiled afresh each time, as in production.
     def numbers() -> None:
+        metrics.forget_statements()
         reports.county_numbers(run, lambda _pct: None)
 
     def report() -> None:
+        metrics.forget_statements()
         reports.build_county(run, lambda _pct: None)
 
     def bare_sql() -> None:

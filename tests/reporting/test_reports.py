@@ -22,6 +22,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from casework import services as case_services
 from casework.models import DropoutCase, FollowUp
@@ -29,7 +30,7 @@ from reporting import building, metrics, periods, services, xlsx
 from reporting.models import DownloadLog, ReportRun, ReportSignature
 from students import idnumber
 from students.errors import Conflict, InvalidTransition, OutOfScope
-from students.models import Absence, Student
+from students.models import Absence, DailyReport, Student
 from tests import factories as f
 from tests.helpers import at, build_case, report
 
@@ -183,6 +184,37 @@ def test_metrics_run_a_constant_number_of_queries(county):
         again = metrics.collect(classrooms, start, end)
     assert len(again.schools) == 5
     assert len(after.captured_queries) == len(before.captured_queries) <= 10
+
+
+def test_compiled_statements_are_reused_only_for_the_same_classes_period_and_calendar(county, monkeypatch):
+    """collect() keeps its compiled SQL per argument set: the same numbers come back from it, and a
+    change to anything its SQL depends on (here the school days, through a closure) compiles anew."""
+    metrics.forget_statements()
+    start, end = periods.period_bounds(W47)
+    classrooms = metrics.Classroom.objects.filter(school=county.school)
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as first:
+        fresh = metrics.collect(classrooms, start, end, as_of=now)
+    assert len(metrics._statements) == 2  # the classes, and the aggregates of this period
+    with CaptureQueriesContext(connection) as second:
+        again = metrics.collect(classrooms, start, end, as_of=now)
+    assert again.to_dict() == fresh.to_dict()
+    assert [q["sql"] for q in second.captured_queries] == [q["sql"] for q in first.captured_queries]
+    assert len(metrics._statements) == 2
+
+    f.ClosureFactory(county=county.county, start_date=DAYS[1], end_date=DAYS[1])
+    closed = metrics.collect(classrooms, start, end)
+    assert len(metrics._statements) == 3
+    school, before = closed.schools[0], fresh.schools[0]
+    assert len(closed.school_days) == len(fresh.school_days) - 1
+    assert school.reports_expected == before.reports_expected - school.classes
+    tuesday = DailyReport.objects.filter(classroom__in=classrooms, date=DAYS[1]).count()
+    assert tuesday
+    assert school.reports_filed == before.reports_filed - tuesday  # Tuesday's reports no longer count
+
+    monkeypatch.setattr(metrics, "STATEMENTS_KEPT", 2)
+    metrics.collect(classrooms, *periods.period_bounds("2026-W46"))
+    assert len(metrics._statements) == 2  # the oldest argument sets are dropped
 
 
 def test_metrics_serialise_to_json(county):
