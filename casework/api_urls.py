@@ -1,8 +1,8 @@
-from rest_framework.routers import DefaultRouter
+from students.api_common import Router
 
 from . import api
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("dropout-cases", api.DropoutCaseViewSet, basename="api-case")
 
 urlpatterns = router.urls

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone, translation
 
-from students import scoping
+from students import guards, scoping
 from students.attendance.selectors import attended_school_days
 from students.calendar import add_working_days
 from students.errors import InvalidInput, InvalidTransition, OutOfScope
@@ -668,6 +668,7 @@ def record_return(
         raise InvalidInput("请选择安置方式")
     if returned_on > timezone.localdate():
         raise InvalidInput("复学日期不能晚于今天")
+    guards.check_field(FollowUp, "note", buddy, "互助对子")  # its follow-up is bulk-created below
     student = case.student
     if classroom_id:
         classroom = Classroom.objects.filter(pk=classroom_id, school_id=case.school_id).first()
@@ -711,7 +712,7 @@ def complete_follow_up(*, user, follow_up_id: int, note: str = "") -> FollowUp:
     if follow_up.done_on:
         raise InvalidTransition("该跟踪事项已完成")
     follow_up.done_on = timezone.localdate()
-    follow_up.note = (note or follow_up.note)[:300]
+    follow_up.note = note or follow_up.note  # checked against its column before it is saved (students.guards)
     follow_up.save(update_fields=["done_on", "note"])
     with translation.override(None):  # the trail is kept in Chinese, whatever the reader's language
         kind = str(FollowUp.Kind(follow_up.kind).label)

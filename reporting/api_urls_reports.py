@@ -1,8 +1,8 @@
-from rest_framework.routers import DefaultRouter
+from students.api_common import Router
 
 from . import api_reports
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("reports", api_reports.ReportRunViewSet, basename="api-report")
 
 urlpatterns = router.urls

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from students import api
+from students.api_common import Router
 from students.attendance import api as api_attendance
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("schools", api.SchoolViewSet, basename="api-school")
 router.register("classrooms", api.ClassroomViewSet, basename="api-classroom")
 router.register("students", api.StudentViewSet, basename="api-student")

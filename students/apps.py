@@ -10,4 +10,4 @@ class StudentsConfig(AppConfig):
     def ready(self) -> None:
         # Connect the cache-invalidating signals in every process (web, worker, shell), not only in
         # those that happened to import the modules: entries are shared through the cache.
-        from . import scoping, tokens  # noqa: F401
+        from . import guards, scoping, tokens  # noqa: F401

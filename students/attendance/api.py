@@ -212,6 +212,7 @@ class FlagIn(serializers.Serializer):
 
 class HandleIn(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="note 的别名 / alias of note")
 
 
 class RiskFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -234,7 +235,8 @@ class RiskFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(FlagOut(flag).data, status=status.HTTP_201_CREATED)
 
     def _handle(self, request, pk, action_name):
-        note = str(request.data.get("note") or request.data.get("reason") or "")
+        data = parse_input(HandleIn, request.data)
+        note = data.get("note") or data.get("reason") or ""
         flag = risk.handle_flag(user=request.user, flag_id=pk, action=action_name, note=note)
         return Response(FlagOut(flag).data)
 

@@ -351,7 +351,7 @@ def raise_manual_flag(*, user, student_id: int, category: str, level: str, note:
                 situation_key=f"manual:{category}:{now.isoformat()}",
                 level=level,
                 evidence={"note": note.strip(), "raised_by": user.pk},
-                evidence_text=f"{RiskFlag.Category(category).label}:{note.strip()}"[:500],
+                evidence_text=f"{RiskFlag.Category(category).label}:{note.strip()}",
                 raised_by=user,
                 raised_at=now,
             )
@@ -392,7 +392,7 @@ def handle_flag(*, user, flag_id: int, action: str, note: str = "") -> RiskFlag:
     flag.status = target
     flag.handled_by = user
     flag.handled_at = timezone.now()
-    flag.handling_note = note.strip()[:300]
+    flag.handling_note = note.strip()  # refused if longer than its column (students.guards)
     flag.save(update_fields=["status", "handled_by", "handled_at", "handling_note"])
     return flag
 

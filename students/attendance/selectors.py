@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from students import scoping
 from students.attendance.risk import flags_visible_to
 from students.calendar import cached_school_calendar
+from students.errors import as_id
 from students.models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Post, RiskFlag, Student
 
 
@@ -34,6 +35,7 @@ def missing_reports(user, day: dt.date, *, school=None) -> list[Classroom]:
     """Classes in scope that have not reported on ``day`` ("reported, nobody absent" counts as reported)."""
     reported = DailyReport.objects.filter(classroom=OuterRef("pk"), date=day)
     qs = scoping.manageable_classrooms(user).filter(~Exists(reported)).select_related("school", "grade")
+    school = as_id(school, "学校")
     if school:
         qs = qs.filter(school_id=school)
     return list(qs.order_by("school__code", "grade__level", "number"))
@@ -91,6 +93,7 @@ def duty_overview(user, school_id: int, day: dt.date) -> dict:
 
 def flags_for(user, *, school=None, classroom=None, student=None, level=None, status=None, open_only=False):
     qs = flags_visible_to(user).select_related("student", "student__classroom", "student__school", "handled_by")
+    school, classroom, student = as_id(school, "学校"), as_id(classroom, "班级"), as_id(student, "学生")
     if school:
         qs = qs.filter(student__school_id=school)
     if classroom:
@@ -108,6 +111,7 @@ def flags_for(user, *, school=None, classroom=None, student=None, level=None, st
 
 def flag_counts_by_level(user, *, school=None) -> dict[str, int]:
     qs = flags_visible_to(user).filter(status__in=RiskFlag.OPEN_STATUSES)
+    school = as_id(school, "学校")
     if school:
         qs = qs.filter(student__school_id=school)
     counts = dict(qs.values_list("level").annotate(n=Count("id")).values_list("level", "n"))

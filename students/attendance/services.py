@@ -13,7 +13,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from students import scoping
+from students import guards, scoping
 from students.attendance import evaluation_queue
 from students.calendar import cached_school_calendar
 from students.errors import Conflict, InvalidInput, OutOfScope
@@ -58,6 +58,13 @@ def check_reportable_date(classroom: Classroom, day: dt.date, today: dt.date | N
         raise InvalidInput("只能填报或更正本周内的考勤,更早的日期已超过更正期限")
 
 
+def _absence_note(raw) -> str:
+    """An absence's note as given; absences are bulk-created, so its length is checked here."""
+    note = str(raw or "")
+    guards.check_field(Absence, "note", note, "缺勤备注")
+    return note
+
+
 def parse_absences(raw) -> list[AbsenceInput]:
     """Turn API/page input into AbsenceInput rows, refusing unknown kinds and repeats."""
     if raw is None:
@@ -86,7 +93,7 @@ def parse_absences(raw) -> list[AbsenceInput]:
             AbsenceInput(
                 student_id=student_id,
                 kind=kind,
-                note=str(item.get("note") or "")[:200],
+                note=_absence_note(item.get("note")),
                 family_contacted=bool(item.get("family_contacted", False)),
             )
         )

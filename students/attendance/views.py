@@ -1,6 +1,7 @@
 """Pages for daily attendance and early warnings. Thin: parse, call a service or selector, render."""
 
 import datetime as dt
+import math
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -256,8 +257,11 @@ def rule_list(request):
         code = request.POST.get("code", "")
         try:
             params = {name: kind(request.POST.get(name, "")) for name, kind, _label in PARAM_FIELDS.get(code, [])}
-            if any(value <= 0 for value in params.values()):
+            # nan / inf parse as floats but are no parameters (and JSON cannot store them).
+            if any(not math.isfinite(value) or value <= 0 for value in params.values()):
                 raise ValueError
+            if params.get("rate", 0) > 1:
+                raise DomainError("缺勤率须在 0 到 1 之间(如 0.2 表示 20%)")
             rule = risk.update_rule(
                 county=county, code=code, params=params, level=request.POST.get("level", ""), by=request.user
             )

@@ -101,8 +101,9 @@ class Student(models.Model):
         validators=[idnumber.validate_id_number],  # type: ignore[list-item]  # Django discards what it returns
     )
     name = models.CharField(_("姓名"), max_length=50)
-    name_pinyin = models.CharField(_("姓名拼音"), max_length=120, blank=True, editable=False)
-    name_initials = models.CharField(_("拼音首字母"), max_length=30, blank=True, editable=False)
+    # Derived from the name (≤ 50 characters): at most 6 letters per character ("zhuang"), one initial each.
+    name_pinyin = models.CharField(_("姓名拼音"), max_length=300, blank=True, editable=False)
+    name_initials = models.CharField(_("拼音首字母"), max_length=50, blank=True, editable=False)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("出生日期"))
     ethnicity = models.CharField(_("民族"), max_length=20, default="汉族")
