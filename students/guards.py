@@ -10,7 +10,7 @@ Bulk writes (``bulk_create``, ``update``) send no signal: their callers check th
 (roster import, attendance absences).
 """
 
-from django.db.models import CharField, JSONField, Model, TextField
+from django.db.models import CharField, Field, JSONField, Model, TextField
 from django.db.models.signals import pre_save
 
 from .errors import InvalidInput
@@ -45,6 +45,8 @@ def check_value(label: str, value, limit: int | None = None) -> None:
 def check_field(model: type[Model], name: str, value, label: str | None = None) -> None:
     """Check a value against a model field's column before a bulk write (which sends no signal)."""
     field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a column")
     check_value(label or str(field.verbose_name), value, getattr(field, "max_length", None))
 
 
