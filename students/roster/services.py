@@ -330,12 +330,39 @@ def _target_school(user, school_id) -> tuple[School, list[Classroom]]:
     return classrooms[0].school, classrooms
 
 
+# What a roster of MAX_ROWS students can take unpacked (the .xlsx is a zip of XML parts): its
+# sheet is ~15 MB at most, its shared strings (the texts) a few MB. Checked from the zip's directory
+# before anything is unpacked, so a small file that unpacks to gigabytes ("zip bomb", or 100,000
+# texts of 10,000 characters each) is refused at once instead of filling the server's memory.
+UNPACKED_MAX_BYTES = 60 * 1024 * 1024  # all parts together
+PART_MAX_BYTES = 40 * 1024 * 1024  # one part (the sheet)
+SHARED_STRINGS_MAX_BYTES = 16 * 1024 * 1024
+ZIP_MAX_PARTS = 200
+
+
+def _check_zip(content: bytes) -> None:
+    """Refuse an archive that is not a zip, or that would unpack beyond the limits above."""
+    too_big = _file_error("文件内容过大(解压后超过上限),请只保留花名册工作表并删除无关内容后再上传")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册") from exc
+    if len(parts) > ZIP_MAX_PARTS or sum(part.file_size for part in parts) > UNPACKED_MAX_BYTES:
+        raise too_big
+    for part in parts:
+        limit = SHARED_STRINGS_MAX_BYTES if part.filename.lower().endswith("sharedstrings.xml") else PART_MAX_BYTES
+        if part.file_size > limit:
+            raise too_big
+
+
 def _read_rows(upload) -> list[tuple[int, tuple]]:
     """The non-blank rows of the roster sheet as (Excel row number, cell values)."""
     upload.seek(0)
     content = upload.read()
     if not zipfile.is_zipfile(io.BytesIO(content)):
         raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册")
+    _check_zip(content)
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken or foreign zip
