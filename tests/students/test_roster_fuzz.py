@@ -34,7 +34,8 @@ def _with_part(content: bytes, name: str, data: bytes) -> bytes:
 def _shared_strings(count: int, length: int) -> bytes:
     """A sharedStrings part of ``count`` texts of ``length`` characters (compresses ~1000×)."""
     one = b"<si><t>" + b"\xe5\xa3\xae" * length + b"</t></si>"  # 壮
-    head = f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{count}" uniqueCount="{count}">'
+    namespace = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    head = f'<sst xmlns="{namespace}" count="{count}" uniqueCount="{count}">'
     return head.encode() + one * count + b"</sst>"
 
 
