@@ -3,13 +3,12 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from students import selectors
+from students import selectors, tokens
 from students.roster import services as roster
 
 from .filters import ClassroomFilter, SchoolFilter, StudentFilter
@@ -31,7 +30,11 @@ class TokenRequest(serializers.Serializer):
 
 @extend_schema(
     request=TokenRequest,
-    responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    responses={
+        200: inline_serializer(
+            "TokenResponse", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField()}
+        )
+    },
 )
 @api_view(["POST"])
 @permission_classes([AllowAny])
@@ -42,8 +45,15 @@ def obtain_token(request):
     user = authenticate(request=request, **data.validated_data)
     if user is None:
         return Response({"detail": "用户名或密码错误,或账号已被暂时锁定"}, status=status.HTTP_400_BAD_REQUEST)
-    token, _ = Token.objects.get_or_create(user=user)
-    return Response({"token": token.key})
+    token = tokens.issue(user)
+    return Response({"token": token.key, "expires_at": tokens.expires_at(token)})
+
+
+@extend_schema(request=None, responses={200: inline_serializer("Revoked", {"revoked": serializers.IntegerField()})})
+@api_view(["POST"])
+def revoke_token(request):
+    """Revoke the caller's API token (the app's "sign out"); the next request with it is answered 401."""
+    return Response({"revoked": tokens.revoke(request.user)})
 
 
 @extend_schema(responses=inline_serializer("Me", {"id": serializers.IntegerField()}))

@@ -13,6 +13,7 @@ router.register("risk-flags", api_attendance.RiskFlagViewSet, basename="api-risk
 
 urlpatterns = [
     path("auth/token/", api.obtain_token, name="api-token"),
+    path("auth/logout/", api.revoke_token, name="api-logout"),
     path("me/", api.me, name="api-me"),
     *router.urls,
 ]

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs comes from the environment."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -139,11 +140,14 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 ROSTER_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+# API tokens (students/tokens.py): valid this long from when they were issued.
+API_TOKEN_LIFETIME = dt.timedelta(days=int(os.environ.get("API_TOKEN_LIFETIME_DAYS", "30")))
 
 REST_FRAMEWORK = {
+    # Token first: a request without valid credentials is answered 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "students.tokens.CachedTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -34,8 +34,12 @@ def student_ids(response) -> set[int]:
 
 
 def refused(response) -> bool:
-    # DRF answers 403 (not 401) because session authentication comes first and sends no challenge.
-    return response.status_code == 403 and any(word in response.json()["detail"] for word in ("令牌", "未激活"))
+    # 401 with the Token challenge: token authentication comes first.
+    return (
+        response.status_code == 401
+        and response["WWW-Authenticate"] == "Token"
+        and any(word in response.json()["detail"] for word in ("令牌", "停用"))
+    )
 
 
 def tables_read(queries) -> str:
