@@ -4,7 +4,8 @@
   local run and fails them under ``make test`` and CI (``chromium_path`` in tests/conftest.py).
 - ``page``: a fresh browser context per test (Chinese locale, ``viewport`` overridable with
   ``@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}])``). When the test fails,
-  a screenshot is saved to ``test-artifacts/<test name>.png``.
+  a screenshot is saved to ``test-artifacts/<test name>.png``. Every browser test also fails when
+  the page's Content-Security-Policy blocked something (an inline script without the nonce, …).
 - ``artifacts``: where a test writes the screenshots and PDFs it makes; they are copied to
   ``test-artifacts/`` only when the test fails, so that folder holds failing tests' files only.
 - ``login(page, live_server, username)``: logs in through the real login form.
@@ -75,7 +76,12 @@ def page(browser, viewport, request):
     context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(10_000)
     page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield page
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
     if _failed(request.node):
         target = artifacts_dir(request.config) / f"{artifact_name(request.node.name)}.png"
         try:

@@ -85,3 +85,22 @@ def test_language_switch_turns_the_page_english(world, live_server, page):
         page.get_by_role("button", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#my-class h2").inner_text().startswith("My class")
+
+
+def test_swagger_ui_runs_under_the_content_security_policy(world, live_server, page):
+    """The API docs start from a script file and draw the operations (the CSP blocks nothing)."""
+    login(page, live_server, "bureau")
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)
+    assert page.locator(".swagger-ui .opblock").count() > 20
+
+
+def test_admin_pages_run_under_the_content_security_policy(world, live_server, page):
+    world.bureau.is_staff = world.bureau.is_superuser = True
+    world.bureau.save()
+    login(page, live_server, "bureau")
+    student = world.students_a[0]
+    for path in ("/admin/", "/admin/students/student/", f"/admin/students/student/{student.pk}/change/"):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("load")
+        assert page.locator("#content").count() == 1, path

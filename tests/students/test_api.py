@@ -294,3 +294,31 @@ def test_answers_holding_personal_data_are_not_stored(world, client, api):
         assert response.status_code == 200
         assert "no-store" in response["Cache-Control"]
         assert "private" in response["Cache-Control"]
+
+
+def test_pages_carry_a_content_security_policy_with_the_nonce_of_their_scripts(world, client):
+    """Issue 12, item 10: no inline script runs unless the page put the request's nonce on it."""
+    client.force_login(world.teacher)
+    response = client.get(reverse("attendance-take", args=[world.class_a.pk]))
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["default-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    nonce = directives["script-src"].split("'nonce-")[1].split("'")[0]
+    html = response.content.decode()
+    inline = html.count("<script>") + html.count("<script nonce=")
+    assert inline >= 1
+    assert html.count(f'<script nonce="{nonce}">') == inline
+    assert "'unsafe-inline'" not in directives["script-src"]
+
+
+def test_swagger_ui_starts_from_a_script_file(world, client):
+    """The docs page has no inline script (CSP): its start-up script is a request of its own."""
+    client.force_login(world.principal)
+    html = client.get("/api/docs/").content.decode()
+    assert "<script>" not in html
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
