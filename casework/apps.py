@@ -8,11 +8,12 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("个案管理")
 
     def ready(self) -> None:
-        from students import home_sections
+        from students import home_sections, notifications
         from students.demo import hooks as demo_hooks
 
         from .demo import seed_cases
-        from .selectors import home_section
+        from .selectors import home_section, overdue_reminders_done
 
         demo_hooks.register(seed_cases)
         home_sections.register(home_section)
+        notifications.reason_check("case_overdue")(overdue_reminders_done)

@@ -234,3 +234,31 @@ def home_section(user) -> dict | None:
     if not mine and not overdue:
         return None
     return {"template": "casework/home_section.html", "context": {"cases": mine, "overdue_in_scope": overdue}}
+
+
+def overdue_reminders_done(notes) -> set[int]:
+    """Of "case overdue" reminders (students.notifications), those whose item is no longer overdue:
+    the case is closed, its next step or due date moved on (the step was done), or it is not yet due."""
+    from students.notifications import parts
+
+    wanted: dict[int, list[tuple[int, str, dt.date]]] = {}
+    for note in notes:
+        if fields := parts(note, "overdue", 3):
+            try:
+                wanted.setdefault(int(fields[0]), []).append((note.pk, fields[1], dt.date.fromisoformat(fields[2])))
+            except ValueError:
+                continue
+    current = {
+        pk: (status, due_kind, next_due_on)
+        for pk, status, due_kind, next_due_on in DropoutCase.objects.filter(pk__in=wanted).values_list(
+            "pk", "status", "due_kind", "next_due_on"
+        )
+    }
+    today = timezone.localdate()
+    done = set()
+    for case_id, items in wanted.items():
+        status, due_kind, next_due_on = current.get(case_id, (None, None, None))
+        for pk, kind, due_on in items:
+            if status not in DropoutCase.OPEN_STATUSES or (kind, due_on) != (due_kind, next_due_on) or due_on >= today:
+                done.add(pk)
+    return done
