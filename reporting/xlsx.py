@@ -23,6 +23,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -114,9 +116,29 @@ def begin_table(
     for index, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = f"{get_column_letter(freeze_cols + 1)}{HEADER_ROW + 1}"
+    set_up_pages(ws)
     ws.append([styled(ws, title, font=TITLE_FONT)])
     ws.append([styled(ws, note, font=note_font)])
     ws.append([styled(ws, header, font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGN) for header in headers])
+
+
+PAGE_FOOTER = "第 &P 页 共 &N 页"
+
+
+def set_up_pages(ws) -> None:
+    """Printed as the offices file them: A4 landscape, every column on one page wide (as many pages
+    down as the rows need), the header row repeated on every page, "第 N 页 共 M 页" in the footer.
+    Totals, notes and signature lines are the sheet's last rows, so they print on its last page."""
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # no limit down
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.2, footer=0.3)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.oddFooter.center.text = PAGE_FOOTER
+    ws.evenFooter.center.text = PAGE_FOOTER
 
 
 def filter_table(ws, columns: int, rows: int) -> None:
@@ -244,8 +266,6 @@ class SheetWriter:
         self.rows = 0  # table rows below the header
         for letter, width in (extra_widths or {}).items():
             ws.column_dimensions[letter].width = width
-        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-        ws.page_setup.orientation = "landscape"
         begin_table(ws, title=title, note=note, headers=headers, widths=widths, note_font=NOTE_FONT)
         self.written = HEADER_ROW  # every row, title and extras included
         self._text_cells = [(headers.index(name), formatted(ws, TEXT_FORMAT)) for name in text_columns]

@@ -659,3 +659,27 @@ def test_generated_files_have_unguessable_paths_and_no_url_of_their_own(
         settings.DEBUG = False
         importlib.reload(config.urls)
         clear_url_caches()
+
+
+@pytest.mark.parametrize("kind", list(services.BUILDERS))
+def test_every_report_and_ledger_prints_on_a4_landscape_one_page_wide(county, kind):
+    """Issue 12 item 17: each sheet of each file sets up its pages for printing, signing and stamping."""
+    scope = {
+        ReportRun.Kind.CLASS_WEEKLY: ("classroom", county.class_a.pk),
+        ReportRun.Kind.SCHOOL_WEEKLY: ("school", county.school.pk),
+    }.get(kind, ("county", county.county.pk))
+    period = "2026-11" if kind == ReportRun.Kind.COUNTY_MONTHLY else W47
+    run = f.ReportRunFactory(
+        kind=kind, period=period, scope_type=scope[0], scope_id=scope[1], scope_name="测试", requested_by=county.bureau
+    )
+    result = services.BUILDERS[kind](run, lambda _pct: None)
+    wb = workbook(result)
+    assert wb.worksheets
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert (int(setup.paperSize), setup.orientation) == (int(ws.PAPERSIZE_A4), "landscape"), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), ws.title  # one page wide, as long as it takes
+        assert ws.print_title_rows == f"${xlsx.HEADER_ROW}:${xlsx.HEADER_ROW}", ws.title
+        assert ws.oddFooter.center.text == "第 &P 页 共 &N 页", ws.title
+        assert ws.cell(xlsx.HEADER_ROW, 1).value  # the repeated row is the header
