@@ -11,9 +11,12 @@ school year). Everything is computed per classroom in SQL and rolled up to schoo
 
 What is counted when (``as_of`` is the moment the numbers are taken, normally "now"):
 
-- *flows* belong to the period: attendance, reporting completeness, absences, new suspected
-  cases, dropouts (verified from the start of the school year up to the period's end);
-- *stocks* are as of ``as_of``: enrolment, cases by current status, overdue items.
+- *flows* belong to the period: attendance, reporting completeness, absences, new suspected cases;
+- *stocks* are as of ``as_of``: enrolment, cases by current status, overdue items, and the school
+  year so far: dropouts (verified from the start of the school year) and cases closed this year,
+  both up to the as-of day, so that they agree with the case columns beside them (a case verified
+  after the period's end but before the report was made is 已认定 and a dropout, not one without
+  the other).
 
 Dropouts are distinct students per school and class (a student with verified cases in two
 classes of one school in the same year, which does not happen in practice, would count twice).
@@ -81,7 +84,7 @@ FORMULAS = {
     ),
     "dropout_rate": (
         "辍学率 = 本学年辍学人数 ÷ 学年初在籍人数 × 100%;"
-        "本学年辍学人数 = 学年开始至本期末经教育局认定辍学的学生人数,"
+        "本学年辍学人数 = 学年开始至数据截至日经教育局认定辍学的学生人数(与个案数同一时点),"
         "经核实为死亡、转学在读、批准休学等而排除的不计"
     ),
     "retention_rate": (
@@ -89,7 +92,7 @@ FORMULAS = {
         "正式口径为 毕业人数 ÷ (该届入学人数 + 转入人数 − 转出人数),需毕业数据,系统暂未采集"
     ),
     "target": "达标:辍学率 ≤ 学校的辍学率控制目标(%)",
-    "cases": "个案数为数据截至时的状态;“劝返中”含联合劝返;“已销号”为本学年内销号的个案",
+    "cases": "个案数为数据截至时的状态;“劝返中”含联合劝返;“已销号”为本学年开始至数据截至日销号的个案",
     "overdue": "逾期事项 = 数据截至时已过期限仍未办结的个案(上报、核实、制定方案、劝返联系等)",
 }
 
@@ -367,7 +370,7 @@ def aggregate_querysets(
                 closed=Count(
                     "pk",
                     filter=Q(status=CS.CLOSED)
-                    & _per_county(frames, "school__county_id", lambda f: _since_year_q(f, "closed_on", end)),
+                    & _per_county(frames, "school__county_id", lambda f: _since_year_q(f, "closed_on", today)),
                 ),
                 escalated=Count("pk", filter=Q(status=CS.ESCALATED)),
                 new_suspected=Count("pk", filter=Q(detected_on__range=(start, end))),
@@ -378,7 +381,7 @@ def aggregate_querysets(
                     "student_id",
                     distinct=True,
                     filter=Q(status__in=DropoutCase.CONFIRMED_STATUSES)
-                    & _per_county(frames, "school__county_id", lambda f: _since_year_q(f, "verified_on", end)),
+                    & _per_county(frames, "school__county_id", lambda f: _since_year_q(f, "verified_on", today)),
                 ),
             )
             .order_by()

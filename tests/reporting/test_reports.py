@@ -156,10 +156,20 @@ def test_metrics_per_class_school_and_county(county):
     assert b.dropouts == 1
 
 
-def test_dropouts_count_up_to_the_period_end_and_completeness_up_to_today(county):
+def test_dropouts_and_closed_cases_agree_with_the_case_columns_whatever_the_period(county):
+    """Issue 12 item 13: a report of a past week, made today, counts this year's dropouts and closed
+    cases up to today, as its case columns (and the dashboard of this week) do: a2 was verified on
+    11-09, three more students after W46; one case was closed since."""
     classrooms = metrics.Classroom.objects.filter(school=county.school)
-    w46 = metrics.collect(classrooms, *periods.period_bounds("2026-W46"))
-    assert w46.schools[0].dropouts == 1  # only a2, verified 11-09
+    w46 = metrics.collect(classrooms, *periods.period_bounds("2026-W46")).schools[0]
+    this_week = metrics.collect(classrooms, *periods.period_bounds("2026-W48")).schools[0]
+    assert w46.dropouts == this_week.dropouts == 4
+    assert w46.cases == this_week.cases
+    assert w46.cases["closed"] == this_week.cases["closed"] == 1
+
+
+def test_completeness_counts_up_to_today(county):
+    classrooms = metrics.Classroom.objects.filter(school=county.school)
     november = metrics.collect(classrooms, *periods.period_bounds("2026-11"))
     school = november.schools[0]
     assert len(november.school_days) == 18  # 11-02 … 11-25 ("today"), weekdays only
