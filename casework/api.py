@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from students.api_common import parse_input
-from students.errors import InvalidInput
+from students.errors import InvalidInput, OutOfScope
 
 from . import selectors, services
 from .models import CaseActivity, CaseEvent, DropoutCase, FollowUp, ReturnPlan
@@ -271,6 +271,13 @@ class DropoutCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_serializer_class(self):
         return CaseDetailOut if self.action == "retrieve" else CaseOut
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A case the user cannot see is not found, whatever the body says: scope before input.
+        posted = self.detail and kwargs.get("pk") and request.method == "POST"
+        if posted and not selectors.cases_visible_to(request.user).filter(pk=kwargs["pk"]).exists():
+            raise OutOfScope("个案不存在或您无权查看")
 
     def _answer(self, case_id, code=status.HTTP_200_OK):
         case = self._detail_queryset().get(pk=case_id)

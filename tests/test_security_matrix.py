@@ -1,0 +1,371 @@
+"""Route × role security matrix (issue 12): every page and API operation, every role.
+
+The routes come from the URL conf (every named pattern outside the admin, whose own permission
+checks are Django's) and the API operations from the OpenAPI schema. Each route has a line in
+:data:`READ` (what a GET answers, per role) and each API write in :data:`WRITE`; a route or
+operation added without one fails :func:`test_every_route_and_operation_has_an_expectation`.
+
+The objects in the URLs belong to the world's school 1 and class A (a student of class A who lives
+in the cadre's township, their case, a flag, a report run of the school): principal2 (school 2),
+teacher2 (class B of school 1) and outsider (no post) are out of scope for most of them.
+
+Answers, per role: an HTTP status, ``login`` (a redirect to the login page) or, for writes,
+``deny`` (403 / 404: refused before anything is written) and ``ok`` (anything but 5xx and
+deny: the action ran, or the empty body was refused as bad input — the request got through).
+A case action checks the case's scope before its input, so an empty body from someone who may not
+see the case is a 404 like any other (casework.api.DropoutCaseViewSet.initial).
+"""
+
+import shlex
+
+import pytest
+from django.db import transaction
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
+from drf_spectacular.generators import SchemaGenerator
+
+from casework.models import CaseEvent, DropoutCase
+from reporting.models import ReportRun
+from students.models import DailyReport, RiskFlag, Student
+from tests import factories as f
+from tests.helpers import build_case, report
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anon", "bureau", "principal", "teacher", "teacher2", "principal2", "cadre", "outsider")
+
+# Route name → arguments (keys of the objects made by the ``objects`` fixture).
+ARGS = {
+    "case-detail": ["case"],
+    "case-report": ["case"],
+    "case-action": ["case", "verify"],
+    "case-follow-up-done": ["case", "follow_up"],
+    "case-print-report": ["case"],
+    "case-print-notice": ["case"],
+    "case-open": ["student"],
+    "report-detail": ["run"],
+    "report-file": ["run"],
+    "report-regenerate": ["run"],
+    "report-sign": ["run"],
+    "school-detail": ["school"],
+    "classroom-detail": ["classroom"],
+    "student-detail": ["student"],
+    "risk-flag-create": ["student"],
+    "attendance-take": ["classroom"],
+    "risk-flag-detail": ["flag"],
+    "risk-flag-action": ["flag", "acknowledge"],
+    "api-ledger-download": ["dropouts"],
+}
+NOT_ROUTES = {"healthz", "favicon", "set_language", "login", "logout", "api-root", "load-bare-attendance"}
+
+
+def _line(spec: str) -> dict[str, str]:
+    """'all=404 bureau=200 …' → {role: answer}; ``all`` sets every role not named."""
+    pairs = dict(item.split("=") for item in shlex.split(spec))
+    default = pairs.pop("all", None)
+    return {role: pairs.get(role, default) for role in ROLES}
+
+
+# What a GET answers. Pages answer anonymous users with the login page; the API with 401.
+READ = {
+    "api-attendance-detail": "anon=401 all=404 bureau=200 principal=200 teacher=200",
+    "api-attendance-list": "anon=401 all=200",
+    "api-attendance-missing": "anon=401 all=200",
+    "api-case-activities": "anon=401 all=200 teacher2=404 principal2=404 outsider=404",
+    "api-case-close": "anon=401 all=405",
+    "api-case-detail": "anon=401 all=200 teacher2=404 principal2=404 outsider=404",
+    "api-case-dismiss": "anon=401 all=405",
+    "api-case-escalate": "anon=401 all=405",
+    "api-case-handover": "anon=401 all=405",
+    "api-case-list": "anon=401 all=200",
+    "api-case-notice": "anon=401 all=405",
+    "api-case-plan": "anon=401 all=405",
+    "api-case-report": "anon=401 all=405",
+    "api-case-return-": "anon=401 all=405",
+    "api-case-submit-report": "anon=401 all=405",
+    "api-case-verify": "anon=401 all=405",
+    "api-classroom-detail": "anon=401 all=200 teacher2=404 principal2=404 outsider=404",
+    "api-classroom-list": "anon=401 all=200",
+    "api-docs": "anon=401 all=200",
+    "api-download-log": "anon=401 all=200",
+    "api-ledger-download": "anon=401 all=200 outsider=404",
+    "api-logout": "anon=401 all=405",
+    "api-me": "anon=401 all=200",
+    "api-report-detail": "anon=401 all=404 bureau=200 principal=200",
+    "api-report-file": "anon=401 all=404 bureau=409 principal=409",
+    "api-report-generate": "anon=401 all=405",
+    "api-report-list": "anon=401 all=200",
+    "api-report-sign": "anon=401 all=405",
+    "api-riskflag-acknowledge": "anon=401 all=405",
+    "api-riskflag-detail": "anon=401 all=200 teacher2=404 principal2=404 outsider=404",
+    "api-riskflag-dismiss": "anon=401 all=405",
+    "api-riskflag-list": "anon=401 all=200",
+    "api-riskflag-resolve": "anon=401 all=405",
+    "api-schema": "anon=401 all=200",
+    "api-school-detail": "anon=401 all=200 principal2=404 outsider=404",
+    "api-school-list": "anon=401 all=200",
+    "api-student-detail": "anon=401 all=200 teacher2=404 principal2=404 outsider=404",
+    "api-student-import-roster": "anon=401 all=405",
+    "api-student-list": "anon=401 all=200",
+    "api-token": "anon=405 all=405",
+    "attendance-duty": "anon=login all=200 cadre=404 outsider=404",
+    "attendance-home": "anon=login all=302 cadre=200 outsider=200",
+    "attendance-take": "anon=login all=404 bureau=200 principal=200 teacher=200",
+    "case-action": "anon=login all=405",
+    "case-detail": "anon=login all=200 teacher2=404 principal2=404 outsider=404",
+    "case-follow-up-done": "anon=login all=405",
+    "case-list": "anon=login all=200",
+    "case-open": "anon=login all=405",
+    "case-print-notice": "anon=login all=302 teacher2=404 principal2=404 outsider=404",
+    "case-print-report": "anon=login all=200 teacher2=404 principal2=404 outsider=404",
+    "case-report": "anon=login all=200 teacher2=404 principal2=404 outsider=404",
+    "classroom-detail": "anon=login all=200 teacher2=404 principal2=404 outsider=404",
+    "dashboard-county": "anon=login all=404 bureau=200",
+    "dashboard-school": "anon=login all=404 bureau=200 principal=200 principal2=200",
+    "download-log": "anon=login all=200 outsider=404",
+    "home": "anon=login all=200",
+    "ledgers": "anon=login all=200 outsider=404",
+    "ledgers-generate": "anon=login all=405",
+    "notifications-read": "anon=login all=405",
+    "report-detail": "anon=login all=404 bureau=200 principal=200",
+    "report-file": "anon=login all=404",
+    "report-generate": "anon=login all=405",
+    "report-list": "anon=login all=200",
+    "report-regenerate": "anon=login all=405",
+    "report-sign": "anon=login all=405",
+    "risk-flag-action": "anon=login all=405",
+    "risk-flag-create": "anon=login all=405",
+    "risk-flag-detail": "anon=login all=200 teacher2=404 principal2=404 outsider=404",
+    "risk-flags": "anon=login all=200",
+    "risk-rules": "anon=login all=404 bureau=200 principal=200 principal2=200",
+    "roster-import": "anon=login all=200 cadre=404 outsider=404",
+    "roster-template": "anon=login all=200 cadre=404 outsider=404",
+    "school-detail": "anon=login all=200 principal2=404 outsider=404",
+    "school-list": "anon=login all=200",
+    "student-detail": "anon=login all=200 teacher2=404 principal2=404 outsider=404",
+    "student-list": "anon=login all=200",
+}
+# What a POST with an empty body answers (deny: 403/404; ok: it got through to the action's checks).
+WRITE = {
+    "api-attendance-list": "anon=401 all=ok",
+    "api-case-activities": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-close": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-dismiss": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-escalate": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-handover": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-list": "anon=401 all=ok",
+    "api-case-notice": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-plan": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-report": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-return-": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-submit-report": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-case-verify": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-logout": "anon=401 all=ok",
+    "api-report-generate": "anon=401 all=ok",
+    "api-report-sign": "anon=401 all=deny bureau=ok principal=ok",
+    "api-riskflag-acknowledge": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-riskflag-dismiss": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-riskflag-list": "anon=401 all=ok",
+    "api-riskflag-resolve": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
+    "api-student-import-roster": "anon=401 all=ok",
+    "api-token": "anon=ok all=ok",
+    "attendance-duty": "anon=login all=ok cadre=deny outsider=deny",
+    "attendance-home": "anon=login all=ok",
+    "attendance-take": "anon=login all=deny bureau=ok principal=ok teacher=ok",
+    "case-action": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "case-detail": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "case-follow-up-done": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "case-list": "anon=login all=ok",
+    "case-open": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "case-print-notice": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "case-print-report": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "case-report": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "classroom-detail": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "dashboard-county": "anon=login all=deny bureau=ok",
+    "dashboard-school": "anon=login all=deny bureau=ok principal=ok principal2=ok",
+    "download-log": "anon=login all=ok outsider=deny",
+    "home": "anon=login all=ok",
+    "ledgers": "anon=login all=ok outsider=deny",
+    "ledgers-generate": "anon=login all=deny",
+    "notifications-read": "anon=login all=ok",
+    "report-detail": "anon=login all=deny bureau=ok principal=ok",
+    "report-file": "anon=login all=deny",
+    "report-generate": "anon=login all=ok",
+    "report-list": "anon=login all=ok",
+    "report-regenerate": "anon=login all=deny bureau=ok principal=ok",
+    "report-sign": "anon=login all=deny bureau=ok principal=ok",
+    "risk-flag-action": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "risk-flag-create": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "risk-flag-detail": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "risk-flags": "anon=login all=ok",
+    "risk-rules": "anon=login all=deny bureau=ok",
+    "roster-import": "anon=login all=ok cadre=deny outsider=deny",
+    "school-detail": "anon=login all=ok principal2=deny outsider=deny",
+    "school-list": "anon=login all=ok",
+    "student-detail": "anon=login all=ok teacher2=deny principal2=deny outsider=deny",
+    "student-list": "anon=login all=ok",
+}
+
+
+@pytest.fixture
+def objects(world, term, today):
+    student = world.students_a[0]
+    case = build_case(world, student, "returned", day=today)
+    report(world.class_a, today, [], by=world.teacher)
+    run = f.ReportRunFactory(
+        kind=ReportRun.Kind.SCHOOL_WEEKLY,
+        scope_type=ReportRun.ScopeType.SCHOOL,
+        scope_id=world.school.pk,
+        scope_name=world.school.name,
+        requested_by=world.principal,
+    )
+    return {
+        "world": world,
+        "daily_report": DailyReport.objects.get(classroom=world.class_a, date=today).pk,
+        "case": case.pk,
+        "follow_up": case.follow_ups.order_by("pk").first().pk,
+        "student": student.pk,
+        "school": world.school.pk,
+        "classroom": world.class_a.pk,
+        "flag": f.RiskFlagFactory(student=student).pk,
+        "run": run.pk,
+    }
+
+
+def page_routes() -> dict[str, str]:
+    """Named routes outside the admin: name → pattern."""
+    found: dict[str, str] = {}
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if str(entry.pattern).startswith("admin/"):
+                    continue
+                walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern) and entry.name and entry.name not in NOT_ROUTES:
+                found[entry.name] = prefix + str(entry.pattern)
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def api_operations() -> set[tuple[str, str]]:
+    """(path, method) of every operation in the OpenAPI schema."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {(path, method.upper()) for path, item in schema["paths"].items() for method in item}
+
+
+# API routes with an id: the object of their resource.
+API_OBJECTS = {
+    "api-case-": "case",
+    "api-riskflag-": "flag",
+    "api-report-": "run",
+    "api-school-": "school",
+    "api-classroom-": "classroom",
+    "api-student-": "student",
+    "api-attendance-": "daily_report",
+}
+
+
+def _url(name: str, objects: dict, pattern: str = "") -> str:
+    args = ARGS.get(name)
+    if args is None:
+        args = []
+        if "<pk>" in pattern:
+            args = [next(key for prefix, key in API_OBJECTS.items() if name.startswith(prefix))]
+    return reverse(name, args=[objects.get(arg, arg) for arg in args])
+
+
+def _client(role: str, objects: dict, client):
+    if role != "anon":
+        client.force_login(getattr(objects["world"], role))
+    return client
+
+
+def _answer(response) -> str:
+    if response.status_code in (301, 302) and "/accounts/login/" in response.get("Location", ""):
+        return "login"
+    return str(response.status_code)
+
+
+def record(name: str, pattern: str, objects: dict, client_factory) -> dict[str, str]:
+    url = _url(name, objects, pattern)
+    return {role: _answer(_client(role, objects, client_factory()).get(url)) for role in ROLES}
+
+
+def _write_answer(response) -> str:
+    answer = _answer(response)
+    if answer in ("login", "401", "403", "404", "405"):
+        return {"403": "deny", "404": "deny"}.get(answer, answer)
+    assert response.status_code < 500, response.content[:300]
+    return "ok"
+
+
+def record_write(name: str, pattern: str, objects: dict, client_factory) -> dict[str, str]:
+    """POST an empty form to the route as each role, each inside a transaction rolled back after it."""
+    url = _url(name, objects, pattern)
+    answers = {}
+    for role in ROLES:
+        with transaction.atomic():
+            answers[role] = _write_answer(_client(role, objects, client_factory()).post(url, {}))
+            transaction.set_rollback(True)
+    return answers
+
+
+def missing_expectations(routes: dict[str, str], operations: set[tuple[str, str]]) -> list[str]:
+    """Routes without a READ line, and API writes whose route has no WRITE line."""
+    missing = [f"GET {name}" for name in sorted(routes) if name not in READ]
+    for path, method in sorted(operations):
+        if method == "GET":
+            continue
+        match = resolve(path.replace("{id}", "1").replace("{name}", "dropouts"))
+        if match.url_name not in WRITE:
+            missing.append(f"{method} {path} ({match.url_name})")
+    return missing
+
+
+def test_every_route_and_operation_has_an_expectation():
+    assert missing_expectations(page_routes(), api_operations()) == []
+    assert not set(READ) - set(page_routes()), "expectations for routes that no longer exist"
+
+
+def test_a_route_added_without_an_expectation_is_caught():
+    routes = {**page_routes(), "students-export": "students/export/"}
+    operations = {*api_operations(), ("/api/v1/dropout-cases/{id}/reopen/", "POST")}
+    with pytest.raises(Resolver404):  # an operation whose path does not even resolve fails loudly too
+        missing_expectations(routes, operations)
+    assert missing_expectations(routes, api_operations()) == ["GET students-export"]
+
+
+@pytest.mark.parametrize("name", sorted(READ))
+def test_read(name, objects, client_factory):
+    expected = _line(READ[name])
+    assert record(name, page_routes()[name], objects, client_factory) == expected
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (CaseEvent, DropoutCase, DailyReport, RiskFlag, Student, ReportRun)
+    }
+
+
+@pytest.mark.parametrize("name", sorted(WRITE))
+def test_write(name, objects, client_factory):
+    """A POST as each role: the expected answer, and nothing written when refused."""
+    expected = _line(WRITE[name])
+    url = _url(name, objects, page_routes()[name])
+    for role in ROLES:
+        with transaction.atomic():
+            before = _row_counts()
+            answer = _write_answer(_client(role, objects, client_factory()).post(url, {}))
+            if answer != "ok":
+                assert _row_counts() == before, (name, role)
+            transaction.set_rollback(True)
+        assert answer == expected[role], (name, role, answer)
+
+
+@pytest.fixture
+def client_factory():
+    from django.test import Client
+
+    return Client
