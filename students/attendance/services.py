@@ -60,9 +60,17 @@ def check_reportable_date(classroom: Classroom, day: dt.date, today: dt.date | N
 
 def _absence_note(raw) -> str:
     """An absence's note as given; absences are bulk-created, so its length is checked here."""
-    note = str(raw or "")
+    if raw is not None and not isinstance(raw, str):
+        raise InvalidInput("缺勤备注须为文字")
+    note = raw or ""
     guards.check_field(Absence, "note", note, "缺勤备注")
     return note
+
+
+def _yes_no(raw) -> bool:
+    if not isinstance(raw, bool):
+        raise InvalidInput("“已联系家长”须为 true 或 false")
+    return raw
 
 
 def parse_absences(raw) -> list[AbsenceInput]:
@@ -81,10 +89,12 @@ def parse_absences(raw) -> list[AbsenceInput]:
             raise InvalidInput("缺勤学生编号无效")
         try:
             student_id = int(raw_student)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInput("缺勤学生编号无效") from exc
+        if isinstance(raw_student, bool | float) or not 0 < student_id < 2**63:
+            raise InvalidInput("缺勤学生编号无效")
         kind = item.get("kind")
-        if kind not in KIND_CODES:
+        if not isinstance(kind, str) or kind not in KIND_CODES:
             raise InvalidInput(f"未知的缺勤类别:{kind}(可选:病假 sick、事假 personal、旷课 unexcused、不明 unknown)")
         if student_id in seen:
             raise InvalidInput("同一学生在名单中出现了两次")
@@ -94,7 +104,7 @@ def parse_absences(raw) -> list[AbsenceInput]:
                 student_id=student_id,
                 kind=kind,
                 note=_absence_note(item.get("note")),
-                family_contacted=bool(item.get("family_contacted", False)),
+                family_contacted=_yes_no(item.get("family_contacted", False)),
             )
         )
     return rows
