@@ -31,6 +31,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -398,17 +399,25 @@ def aggregate_querysets(
 # compiled statements of the last STATEMENTS_KEPT argument sets and runs them again as they are.
 
 STATEMENTS_KEPT = 256
-_statements: "OrderedDict[tuple, dict[str, tuple[str, tuple]]]" = OrderedDict()
+Statement = tuple[str, tuple] | None  # None: the query can match nothing (Django's EmptyResultSet)
+_statements: "OrderedDict[tuple, dict[str, Statement]]" = OrderedDict()
 _statements_lock = threading.Lock()
 
 
-def _compiled(key: tuple, build: Callable[[], dict[str, QuerySet]]) -> dict[str, tuple[str, tuple]]:
+def _compile(qs: QuerySet) -> Statement:
+    try:
+        return qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. no school day in the period: Django would answer [] without asking
+        return None
+
+
+def _compiled(key: tuple, build: Callable[[], dict[str, QuerySet]]) -> dict[str, Statement]:
     with _statements_lock:
         hit = _statements.get(key)
         if hit is not None:
             _statements.move_to_end(key)
             return hit
-    compiled = {name: qs.query.sql_with_params() for name, qs in build().items()}
+    compiled = {name: _compile(qs) for name, qs in build().items()}
     with _statements_lock:
         _statements[key] = compiled
         while len(_statements) > STATEMENTS_KEPT:
@@ -422,8 +431,10 @@ def forget_statements() -> None:
         _statements.clear()
 
 
-def _fetch(using: str, statement: tuple[str, tuple]) -> list[dict]:
+def _fetch(using: str, statement: Statement) -> list[dict]:
     """The rows of a compiled ``values()`` statement as dicts keyed by its column aliases."""
+    if statement is None:
+        return []
     sql, params = statement
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
@@ -432,7 +443,7 @@ def _fetch(using: str, statement: tuple[str, tuple]) -> list[dict]:
 
 
 def _classes_key(classrooms: QuerySet[Classroom]) -> tuple:
-    return (classrooms.db, *classrooms.query.sql_with_params())
+    return (classrooms.db, _compile(classrooms))
 
 
 def _since_year_q(frame: _CountyFrame, field: str, end: dt.date) -> Q:

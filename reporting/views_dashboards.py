@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from casework.models import DropoutCase
 from casework.services import DUE_LABELS
+from students.calendar import unknown_years
 from students.errors import not_found_as_404
 from students.models import RiskFlag
 
@@ -333,6 +334,8 @@ def county_dashboard(request):
         "reporting/dashboard_county.html",
         {
             "board": board,
+            # Years of the county's terms whose holidays nobody knows: the bureau is asked to enter them.
+            "unknown_calendar_years": unknown_years(board.county.pk, today=board.week.today),
             "total": board.total,
             "rows": rows,
             "townships": townships,

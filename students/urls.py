@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from students import views
+from students import views, views_calendar
 from students.attendance import views as views_attendance
 from students.roster import views as views_roster
 
@@ -27,6 +27,7 @@ urlpatterns = [
     path("notifications/read/", views_attendance.notifications_read, name="notifications-read"),
     path("risk/", views_attendance.flag_list, name="risk-flags"),
     path("risk/rules/", views_attendance.rule_list, name="risk-rules"),
+    path("calendar/official/", views_calendar.official_calendar_page, name="official-calendar"),
     path("risk/<int:pk>/", views_attendance.flag_detail, name="risk-flag-detail"),
     path("risk/<int:pk>/<str:action>/", views_attendance.flag_action, name="risk-flag-action"),
 ]

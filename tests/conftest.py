@@ -180,11 +180,13 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _fresh_calendars():
     """Calendars are cached per county in-process; tests build their own counties."""
-    from students.calendar import forget_calendars
+    from students.calendar import forget_calendars, forget_record
 
     forget_calendars()
+    forget_record()
     yield
     forget_calendars()
+    forget_record()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ app label and table names are unchanged (no migration).
 """
 
 from .attendance import Absence, AbsenceKind, DailyReport, DailyReportRevision
-from .calendar import Closure, SchoolYear, Term
+from .calendar import Closure, OfficialDay, OfficialYear, SchoolYear, Term
 from .notifications import Notification
 from .org import GRADE_NAMES, Classroom, County, Grade, School, Township, Village, normalize_classroom_name
 from .people import SPECIAL_GROUPS, SURNAME_READINGS, Guardian, Student, User, name_pinyin
@@ -28,6 +28,8 @@ __all__ = [
     "Grade",
     "Guardian",
     "Notification",
+    "OfficialDay",
+    "OfficialYear",
     "Post",
     "PostQuerySet",
     "RiskFlag",

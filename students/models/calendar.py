@@ -62,3 +62,51 @@ class Closure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start_date}–{self.end_date} {self.reason}"
+
+
+class OfficialDay(models.Model):
+    """The official calendar of record: a day the State Council's notice makes a holiday (休) or a
+    make-up workday (调休上班). It overrides the ``chinesecalendar`` package, which knows only the
+    years published before its release (students/calendar.py)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("法定节假日(休)")
+        WORKDAY = "workday", _("调休上班日(班)")
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("节日/说明"), max_length=40, blank=True, help_text=_("例如 春节、国庆节调休"))
+    entered_by = models.ForeignKey(
+        "students.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("录入人")
+    )
+    entered_at = models.DateTimeField(_("录入时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("法定节假日/调休日")
+        verbose_name_plural = _("法定节假日/调休日")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+
+
+class OfficialYear(models.Model):
+    """A year whose official holidays and make-up workdays are all entered (from the notice named in
+    ``source``): every other day of it follows the week (Monday–Friday work, weekends off)."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    source = models.CharField(
+        _("依据"), max_length=200, blank=True, help_text=_("例如 国务院办公厅关于2027年部分节假日安排的通知")
+    )
+    entered_by = models.ForeignKey(
+        "students.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("录入人")
+    )
+    entered_at = models.DateTimeField(_("录入时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("已录入年度")
+        verbose_name_plural = _("已录入年度")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)

@@ -227,6 +227,20 @@ def test_compiled_statements_are_reused_only_for_the_same_classes_period_and_cal
     assert len(metrics._statements) == 2  # the oldest argument sets are dropped
 
 
+def test_compiled_statements_of_queries_that_match_nothing(county):
+    """A period without a school day, or no classes at all: Django answers such queries without
+    asking the database (EmptyResultSet); their compiled statements do the same."""
+    metrics.forget_statements()
+    summer = metrics.collect(
+        metrics.Classroom.objects.filter(school=county.school), dt.date(2026, 8, 3), dt.date(2026, 8, 9)
+    )
+    assert summer.school_days == []
+    assert summer.schools[0].reports_expected == 0
+    assert summer.schools[0].enrolled > 0
+    nothing = metrics.collect(metrics.Classroom.objects.none(), *periods.period_bounds(W47))
+    assert (nothing.schools, nothing.total.enrolled) == ([], 0)
+
+
 def test_metrics_serialise_to_json(county):
     import json
 
