@@ -118,6 +118,10 @@ def take_attendance(request, classroom_id: int):
             "report": report,
             "revisions": report_revisions(report) if report else [],
             "rows": [(s, current.get(s.pk)) for s in students],
+            # 应到 is the class's enrolled students when the report is (re)submitted: if the roster
+            # changed since, the saved report keeps its number and a correction would use the new one.
+            "roster_changed": report is not None and report.enrolled_count != len(students),
+            "enrolled_now": len(students),
             "kinds": AbsenceKind.choices,
         },
     )

@@ -165,3 +165,19 @@ def test_bureau_changes_a_rule_parameter_as_a_new_version(world, client):
     assert RiskRule.objects.filter(county=world.county, code="consecutive_absence").count() == 2
     client.force_login(world.outsider)
     assert client.get(reverse("risk-rules")).status_code == 404
+
+
+def test_the_saved_banner_explains_a_roster_changed_since_the_report(world, term, today, client):
+    """Issue 12 item 11: the banner's 应到 (the report's) and the live bar's (the roster now) differ
+    only when the roster changed after the report; the page says so and which one a correction uses."""
+    from students.models import Student
+    from tests.helpers import report
+
+    report(world.class_a, today, [], by=world.teacher)
+    client.force_login(world.teacher)
+    url = reverse("attendance-take", args=[world.class_a.pk])
+    assert 'id="roster-changed"' not in client.get(url).content.decode()
+    Student.objects.filter(pk=world.students_a[2].pk).update(status=Student.Status.TRANSFERRED_OUT)
+    page = client.get(url).content.decode()
+    assert 'id="roster-changed"' in page
+    assert "上报时在读 3 人,现在读 2 人" in page
