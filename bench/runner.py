@@ -15,13 +15,15 @@ and accounts. On a database that already holds data the command therefore refuse
 The clock stands at BENCH_DAY 10:00 Asia/Shanghai (time-machine, ticking) while the seed picks
 its ``as_of`` and while teachers submit, because a submit accepts only this week's past school
 days. Sections run with DEBUG off, as in production. Before every section but the seed the
-database is settled (VACUUM ANALYZE of every table, a CHECKPOINT where the role may ask for one).
+database is settled (VACUUM ANALYZE of every table, a CHECKPOINT where the role may ask for one)
+and so is the process (a full garbage collection, then ``gc.freeze()`` of what is left).
 
 Sections (one module each): seed (:mod:`bench.seed`), attendance and nightly
 (:mod:`bench.attendance`), roster (:mod:`bench.roster`), reports (:mod:`bench.reports`), ledger
 (:mod:`bench.ledgers`), dashboards (:mod:`bench.dashboards`).
 """
 
+import gc
 import warnings
 
 from django.conf import settings
@@ -109,6 +111,11 @@ def run(
                 # seed or an earlier section wrote, and the write-back, must not run while this one times.
                 vacuum()
                 checkpoint()
+                # And this process: what the seed and earlier sections left on the heap is frozen out
+                # of the garbage collector's way (as a worker that has just started, or gunicorn's
+                # gc.freeze() after loading), so it does not tax whichever code allocates the most.
+                gc.collect()
+                gc.freeze()
             section = fn(ctx)
             for result in section:
                 write(f"   {result.name}: {result.value} {result.unit}")
