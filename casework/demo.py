@@ -10,7 +10,7 @@ import zoneinfo
 
 from django.db.models import Q
 
-from students.calendar import add_working_days
+from students.calendar import add_working_days, is_working_day
 from students.models import Post, RiskFlag, Student
 
 from .models import CaseActivity, CaseEvent, DropoutCase, FollowUp, ReturnPlan
@@ -138,11 +138,20 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
     )
     if state == "returning_overdue":
         weeks_ago = 5
-    detected = as_of - dt.timedelta(days=7 * weeks_ago + 3)
-    last_attended = detected - dt.timedelta(days=4)
+    detected = _working_day_on_or_before(as_of - dt.timedelta(days=7 * weeks_ago + 3))
     if flag is not None and (flag.evidence or {}).get("dates"):
         first_absent = dt.date.fromisoformat(flag.evidence["dates"][0])
-        last_attended, detected = first_absent - dt.timedelta(days=1), min(as_of, first_absent + dt.timedelta(days=4))
+        detected = _working_day_on_or_before(min(as_of, first_absent + dt.timedelta(days=4)))
+    # Every step must have happened by today: a state whose steps do not fit starts earlier (and
+    # then no longer from the flag, whose absences are recent).
+    timeline = _timeline(state, detected)
+    while timeline["end"] > as_of:
+        flag = None
+        detected = _working_day_on_or_before(detected - dt.timedelta(days=7))
+        timeline = _timeline(state, detected)
+    last_attended = detected - dt.timedelta(days=4)
+    if flag is not None:
+        last_attended = dt.date.fromisoformat(flag.evidence["dates"][0]) - dt.timedelta(days=1)
     case = DropoutCase.objects.create(
         student=student,
         school=school,
@@ -173,7 +182,7 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
     if state == "suspected":
         return _finish(case, events, student_status=None)
 
-    reported = add_working_days(detected, 1)
+    reported = timeline["reported"]
     case.reported_on, case.signed_by_id, case.principal_opinion = reported, principal, "同意上报"
     events.append(
         CaseEvent(
@@ -188,7 +197,7 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
     )
     if state == "reported":
         return _finish(case, events, student_status=None)
-    verified = add_working_days(reported, 2)
+    verified = timeline["verified"]
     case.verified_on = verified
     if state == "dismissed":
         case.status, case.dismiss_reason = S.DISMISSED, "sick_leave"
@@ -220,7 +229,7 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
     if state == "confirmed":
         return _finish(case, events, student_status=Student.Status.DROPPED_OUT)
 
-    planned = add_working_days(verified, 2)
+    planned = timeline["planned"]
     ReturnPlan.objects.create(
         case=case,
         version=1,
@@ -255,10 +264,8 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
         ("interview", "not_returned"),
         ("home_visit", "promised"),
     ]
-    n_contacts = {"returning_overdue": 1, "escalated": 3}.get(state, 2)
     day = planned
-    for kind, outcome in contacts[:n_contacts]:
-        day = min(as_of, add_working_days(day, 2 if state != "returning_overdue" else 1))
+    for (kind, outcome), day in zip(contacts, timeline["contacts"], strict=False):
         CaseActivity.objects.create(
             case=case,
             occurred_on=day,
@@ -288,10 +295,7 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
         )
         return _finish(case, events, student_status=Student.Status.DROPPED_OUT)
 
-    returned = add_working_days(day, 2)
-    if state in ("returned_ready", "closed"):
-        returned = add_working_days(detected, 6)
-    returned = min(returned, as_of)
+    returned = timeline["returned"]  # after the last persuasion contact, never before it
     CaseActivity.objects.create(
         case=case,
         occurred_on=returned,
@@ -324,7 +328,7 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
         ]
     )
     if state == "closed":
-        closed = min(as_of, add_working_days(returned, 28))
+        closed = timeline["closed"]
         case.status, case.closed_on, case.close_basis = S.CLOSED, closed, "复学后实际到校满20个上学日(考勤日报)"
         events.append(
             CaseEvent(
@@ -338,6 +342,42 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
             )
         )
     return _finish(case, events, student_status=Student.Status.ENROLLED)
+
+
+def _working_day_on_or_before(day: dt.date) -> dt.date:
+    """Cases are found on working days (a teacher notices on a day at school)."""
+    while not is_working_day(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _timeline(state: str, detected: dt.date) -> dict:
+    """The dates of a case's steps from its detection, as the services' deadlines space them, and
+    ``end``: the last step the state needs (a case ready to close has had 28 working days back)."""
+    t: dict = {"detected": detected}
+    t["reported"] = add_working_days(detected, 1)
+    t["verified"] = add_working_days(t["reported"], 2)
+    t["planned"] = add_working_days(t["verified"], 2)
+    day, contacts = t["planned"], []
+    for _ in range({"returning_overdue": 1, "escalated": 3}.get(state, 2)):
+        day = add_working_days(day, 1 if state == "returning_overdue" else 2)
+        contacts.append(day)
+    t["contacts"] = contacts
+    t["returned"] = add_working_days(day, 2)
+    t["closed"] = add_working_days(t["returned"], 28)
+    t["end"] = {
+        "suspected": detected,
+        "reported": t["reported"],
+        "confirmed": t["verified"],
+        "dismissed": t["verified"],
+        "returning": contacts[-1],
+        "returning_overdue": contacts[-1],
+        "escalated": contacts[-1],
+        "returned": t["returned"],
+        "returned_ready": t["closed"],
+        "closed": t["closed"],
+    }[state]
+    return t
 
 
 def _finish(case: DropoutCase, events: list[CaseEvent], *, student_status) -> DropoutCase:

@@ -401,3 +401,50 @@ def test_bench_ledger_volume_grows_the_dropout_ledger_and_rolls_it_back(seeded):
         assert CaseActivity.objects.count() > counts[2]
     assert ledger_rows() == before
     assert (DropoutCase.objects.count(), ReturnPlan.objects.count(), CaseActivity.objects.count()) == counts
+
+
+@pytest.mark.parametrize(("as_of", "seed_value"), [("2026-11-25", 7), ("2026-11-30", 3), ("2026-12-01", 11)])
+def test_demo_cases_hold_the_rules_of_the_system(db, as_of, seed_value):
+    """Issue 12 item 14: no demo case has a history the system itself could not have produced."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from casework.models import DropoutCase
+    from students.calendar import is_working_day
+
+    call_command("seed_demo", "--students", "300", "--seed", str(seed_value), "--as-of", as_of, verbosity=0)
+    today = dt.date.fromisoformat(as_of)
+    problems = []
+    for case in DropoutCase.objects.prefetch_related("events", "activities", "plans"):
+        who = f"case {case.pk} ({case.status})"
+        steps = [
+            case.last_attended_on,
+            case.detected_on,
+            case.reported_on,
+            case.verified_on,
+            case.returned_on,
+            case.closed_on,
+        ]
+        dated = [day for day in steps if day is not None]
+        if dated != sorted(dated):
+            problems.append(f"{who}: steps out of order {steps}")
+        if any(day > today for day in dated):
+            problems.append(f"{who}: a step after today {steps}")
+        if not is_working_day(case.detected_on):
+            problems.append(f"{who}: detected on a day off {case.detected_on}")
+        if case.last_attended_on and case.last_attended_on >= case.detected_on:
+            problems.append(f"{who}: last attended on/after detection")
+        for event in case.events.all():
+            if timezone.localtime(event.at).date() > today:
+                problems.append(f"{who}: event {event.action} after today")
+        activities = sorted(case.activities.all(), key=lambda a: (a.occurred_on, a.pk))
+        for activity in activities:
+            if activity.occurred_on > today or (case.verified_on and activity.occurred_on < case.verified_on):
+                problems.append(f"{who}: contact on {activity.occurred_on} outside the case's life")
+        if case.status in DropoutCase.BACK_AT_SCHOOL:
+            after = [a for a in activities if a.occurred_on > case.returned_on]
+            if after:
+                problems.append(f"{who}: contacts after the return {[a.occurred_on for a in after]}")
+            if activities and activities[-1].outcome != "returned":
+                problems.append(f"{who}: back at school but the last contact says {activities[-1].outcome}")
+    assert problems == []
