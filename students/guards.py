@@ -1,8 +1,9 @@
 """The last check before the database: text it cannot store is refused with a Chinese message.
 
 Every model of the project's apps passes :func:`check_text` before it is saved (a ``pre_save``
-receiver, connected in ``StudentsConfig.ready``): a value longer than its column, or holding a NUL
-character (which PostgreSQL refuses in text and in JSON), raises ``InvalidInput``. The API answers
+receiver, connected when ``StudentsConfig.ready`` imports this module): a value longer than its
+column, or holding a NUL character (which PostgreSQL refuses in text and in JSON), raises
+``InvalidInput``. The API answers
 it with 400 and pages show it like any refused action; the transaction of the service around the
 save is rolled back, so nothing of the request is written. Text is never cut to fit.
 
