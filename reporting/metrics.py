@@ -40,7 +40,7 @@ from django.utils import timezone
 from casework.models import DropoutCase, FollowUp
 from casework.selectors import overdue_q
 from students.calendar import SchoolCalendar
-from students.models import Absence, AbsenceKind, Classroom, DailyReport, Post, RiskFlag, SchoolYear, Student
+from students.models import Absence, AbsenceKind, Classroom, DailyReport, Post, RiskFlag, Student
 
 CS = DropoutCase.Status
 Progress = Callable[[int], None]
@@ -241,16 +241,10 @@ def _frames(
 ) -> dict[int, _CountyFrame]:
     county_ids = sorted(set(county_ids))
     last = min(end, as_of_day)
-    years: dict[int, SchoolYear] = {}
-    # The school year the period ends in, else the latest one begun before it.
-    for begun in SchoolYear.objects.filter(county_id__in=county_ids, start_date__lte=end).order_by(
-        "county_id", "-start_date"
-    ):
-        years.setdefault(begun.county_id, begun)
     frames = {}
     for county_id in county_ids:
         calendar = calendar_for(county_id)
-        year = years.get(county_id)
+        year = calendar.school_year_of(end)  # the one the period ends in, else the latest begun before
         frames[county_id] = _CountyFrame(
             county_id=county_id,
             days=calendar.school_days(start, last) if start <= last else [],

@@ -25,7 +25,7 @@ import chinese_calendar
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from .models import Closure, OfficialDay, OfficialYear, Term
+from .models import Closure, OfficialDay, OfficialYear, SchoolYear, Term
 
 logger = logging.getLogger(__name__)
 ONE_DAY = dt.timedelta(days=1)
@@ -151,6 +151,11 @@ class SchoolCalendar:
         self.closures = list(
             Closure.objects.filter(county_id=county_id).values_list("start_date", "end_date", "reason")
         )
+        self.school_years = list(SchoolYear.objects.filter(county_id=county_id).order_by("-start_date"))
+
+    def school_year_of(self, day: dt.date) -> SchoolYear | None:
+        """The school year ``day`` falls in, else the latest one begun before it."""
+        return next((year for year in self.school_years if year.start_date <= day), None)
 
     def term_of(self, day: dt.date) -> tuple[dt.date, dt.date] | None:
         for start, end in self.terms:
@@ -218,7 +223,7 @@ def forget_calendars(**_kwargs) -> None:
     _calendars.clear()
 
 
-for _model in (Term, Closure):
+for _model in (SchoolYear, Term, Closure):
     post_save.connect(forget_calendars, sender=_model, dispatch_uid=f"forget_calendars_save_{_model.__name__}")
     post_delete.connect(forget_calendars, sender=_model, dispatch_uid=f"forget_calendars_delete_{_model.__name__}")
 for _entered in (OfficialDay, OfficialYear):
