@@ -264,7 +264,6 @@ def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, 
         ("interview", "not_returned"),
         ("home_visit", "promised"),
     ]
-    day = planned
     for (kind, outcome), day in zip(contacts, timeline["contacts"], strict=False):
         CaseActivity.objects.create(
             case=case,

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from students import scoping
 from students.calendar import cached_school_calendar
-from students.errors import DomainError, InvalidInput, page_message
+from students.errors import DomainError, InvalidInput, int_or_none, page_message
 from students.models import Classroom
 
 from . import selectors, services
@@ -33,13 +33,6 @@ REPORT_DATE_FIELDS = {"last_attended_on": "最后到校日期", "dropped_out_on"
 
 
 # --- parsing ----------------------------------------------------------------------------------
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _date(data, name: str, label: str, *, required: bool = False) -> dt.date | None:
@@ -55,7 +48,7 @@ def _date(data, name: str, label: str, *, required: bool = False) -> dt.date | N
 
 
 def _required_id(data, name: str, label: str) -> int:
-    value = _int_or_none(data.get(name))
+    value = int_or_none(data.get(name))
     if value is None:
         raise InvalidInput(f"请选择{label}")
     return value
@@ -85,7 +78,7 @@ def case_list(request):
     reason = request.GET.get("reason", "")
     reason = reason if reason in DropoutCase.Reason.values else ""
     filters = {
-        "school": _int_or_none(request.GET.get("school")),
+        "school": int_or_none(request.GET.get("school")),
         "reason": reason,
         "owner": _owner_param(user, request.GET.get("owner", "")),
         "overdue": request.GET.get("overdue") in ("1", "on", "true"),
@@ -257,7 +250,7 @@ def _plan(request, case_id: int) -> str:
                 "school_leader": _required_id(data, "school_leader", "校领导责任人"),
                 "class_teacher": _required_id(data, "class_teacher", "班主任责任人"),
                 "township_cadre": _required_id(data, "township_cadre", "乡镇干部责任人"),
-                "village_cadre": _int_or_none(data.get("village_cadre")),
+                "village_cadre": int_or_none(data.get("village_cadre")),
             }
         ),
         note=data.get("note", ""),
@@ -306,7 +299,7 @@ def _return(request, case_id: int) -> str:
         case_id=case_id,
         returned_on=_date(data, "returned_on", "复学日期", required=True),
         placement=data.get("placement", ""),
-        classroom_id=_int_or_none(data.get("classroom")),
+        classroom_id=int_or_none(data.get("classroom")),
         buddy=data.get("buddy", ""),
         note=data.get("note", ""),
     )
@@ -421,7 +414,7 @@ def case_report(request, pk: int):
 @require_POST
 def case_open(request, student_id: int):
     """报告疑似辍学 from the student page, or 一键转为个案 from a red early warning."""
-    flag_id = _int_or_none(request.POST.get("flag"))
+    flag_id = int_or_none(request.POST.get("flag"))
     try:
         case = services.open_case(
             user=request.user,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from students import scoping
-from students.errors import DomainError, not_found_as_404
+from students.errors import DomainError, int_or_none, not_found_as_404
 
 from . import selectors, services
 from .api_ledgers import DownloadLogFilter
@@ -27,18 +27,11 @@ DESCRIPTIONS = {
 }
 
 
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 @login_required
 def ledgers(request):
     user = request.user
     scope = scoping.scope_for(user)
-    school = _int_or_none(request.GET.get("school"))
+    school = int_or_none(request.GET.get("school"))
     with not_found_as_404():
         ctx = context_for_user(user, school=school)
     schools = (

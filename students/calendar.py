@@ -50,9 +50,9 @@ class _Record:
 
     def __init__(self) -> None:
         self.loaded_at = time.monotonic()
-        self.days = {
-            day: kind == OfficialDay.Kind.WORKDAY for day, kind in OfficialDay.objects.values_list("date", "kind")
-        }
+        entered = list(OfficialDay.objects.values_list("date", "kind", "name"))
+        self.days = {day: kind == OfficialDay.Kind.WORKDAY for day, kind, _name in entered}
+        self.names = {day: name for day, _kind, name in entered}
         self.years = set(OfficialYear.objects.values_list("year", flat=True))
 
 
@@ -93,7 +93,7 @@ def holiday_name(day: dt.date) -> str | None:
     """The holiday a day off is for, from the record or the package (None for a weekend)."""
     record = _current_record()
     if record.days.get(day) is False:
-        return OfficialDay.objects.filter(date=day).values_list("name", flat=True).first() or "法定节假日"
+        return record.names[day] or "法定节假日"
     try:
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:

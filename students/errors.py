@@ -51,6 +51,14 @@ def as_id(value, what: str) -> int | None:
     return int(text)
 
 
+def int_or_none(value) -> int | None:
+    """An optional id from a form or query string where a bad value simply means "not given"."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def page_message(exc: DomainError) -> str:
     """The message a page shows for a refused request. Out of scope is simply not found: raises Http404."""
     if exc.status_code == 404:

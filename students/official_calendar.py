@@ -32,7 +32,7 @@ def parse_lines(text: str) -> list[tuple[dt.date, str, str]]:
     for number, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue
-        match = LINE.match(line.replace(" ", " "))
+        match = LINE.match(line.replace("\u3000", " "))  # notices copied from Word use full-width spaces
         try:
             if not match:
                 raise ValueError

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from students.attendance.selectors import flags_for, student_term_calendar
 
 from . import home_sections, selectors
+from .errors import int_or_none
 from .models import RiskFlag, Student
 from .notifications import unread_for
 from .scoping import (
@@ -44,13 +45,6 @@ def _paginate(request, queryset, param: str = "page") -> Page:
     page.page_param = param
     page.base_query = rest.urlencode()
     return page
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _residents_only(scope: Scope) -> Q:
@@ -133,8 +127,8 @@ def classroom_detail(request, pk: int):
 def student_list(request):
     user = request.user
     filters = _student_filters(request)
-    school_id = _int_or_none(request.GET.get("school"))
-    classroom_id = _int_or_none(request.GET.get("classroom"))
+    school_id = int_or_none(request.GET.get("school"))
+    classroom_id = int_or_none(request.GET.get("classroom"))
     students = selectors.student_list(user, school=school_id, classroom=classroom_id, **filters)
 
     schools = list(schools_visible_to(user).order_by("code").values_list("pk", "name"))

@@ -22,7 +22,7 @@ from django.utils import timezone
 from casework import selectors as case_selectors
 from casework.models import CaseActivity, DropoutCase, Measure
 from students import idnumber, scoping
-from students.errors import InvalidInput, OutOfScope
+from students.errors import OutOfScope, as_id
 from students.models import SPECIAL_GROUPS, Classroom, County, Guardian, Post, School, SchoolYear, Student
 
 from ..building import BuildResult, Progress
@@ -69,14 +69,9 @@ def _labels(choices) -> dict[str, str]:
 
 def as_pk(value) -> int | None:
     """A school / class given as an object, an id or a query-string value; None when not given."""
-    if value in (None, ""):
-        return None
     if hasattr(value, "pk"):
         return value.pk
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput("学校或班级编号无效") from None
+    return as_id(value, "学校或班级")
 
 
 # --- who exports what -------------------------------------------------------------------------
