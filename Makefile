@@ -26,6 +26,9 @@ BENCH_ARGS ?=
 # Debian packages the test suite needs: PostgreSQL and Redis servers (scripts/with-services.sh),
 # Chromium for the browser tests, CJK fonts so Chinese text renders in screenshots and PDFs.
 APT_PACKAGES := postgresql redis-server chromium fonts-noto-cjk
+# LibreOffice Calc (no GUI, no recommends: ~90 MB) prints every report and ledger to PDF in the
+# paper tests (tests/reporting/test_reports.py), as the offices print them.
+APT_PACKAGES_LEAN := libreoffice-calc-nogui
 
 .PHONY: help venv install run serve test lint fmt bench load clean system-deps load-deps
 
@@ -52,15 +55,20 @@ serve: install
 
 # Installs only what is missing; apt waits for a dpkg lock held by another apt run.
 system-deps:
-	@missing=""; \
+	@missing=""; lean=""; \
 	for p in $(APT_PACKAGES); do \
 	    dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
+	for p in $(APT_PACKAGES_LEAN); do \
+	    dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || lean="$$lean $$p"; \
+	done; \
+	if [ -n "$$missing$$lean" ]; then \
 	    sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
-	    echo "Installing Debian packages:$$missing"; \
+	    echo "Installing Debian packages:$$missing$$lean"; \
 	    $$sudo apt-get -o DPkg::Lock::Timeout=600 update; \
-	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y $$missing; \
+	    apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y"; \
+	    if [ -n "$$missing" ]; then $$apt $$missing; fi; \
+	    if [ -n "$$lean" ]; then $$apt --no-install-recommends $$lean; fi; \
 	fi
 
 test: install system-deps

@@ -11,9 +11,9 @@ class CaseworkConfig(AppConfig):
         from students import home_sections, notifications
         from students.demo import hooks as demo_hooks
 
-        from .demo import seed_cases
+        from .demo import DemoCases
         from .selectors import home_section, overdue_reminders_done
 
-        demo_hooks.register(seed_cases)
+        demo_hooks.register(DemoCases)
         home_sections.register(home_section)
         notifications.reason_check("case_overdue")(overdue_reminders_done)

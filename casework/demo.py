@@ -1,23 +1,37 @@
-"""Demo cases in every state for seed_demo (registered as a students.demo.hooks hook).
+"""Demo cases in every state for seed_demo, acted out through the real services under a moving clock.
 
-Cases are written as rows with back-dated events, the way fixtures are: the demo county needs a
-history that started weeks before today. Deadlines are then computed by the real service.
+Registered as a students.demo.hooks hook. Before the term's attendance is written, ``stories``
+picks the students and the dates of each case's steps (spaced as the county policy's deadlines
+space them) and tells the attendance builder what the daily reports must show: away from a day
+(reason unknown at first, then truancy), off the class roll from the day after the bureau
+confirms the dropout until the morning the student is back. ``act`` then travels to each step's
+moment in turn (time-machine) and calls the service a user would have called then: the rules
+raise a red flag on the third day away and the class teacher turns it into a case, the principal
+signs the report, the bureau confirms or dismisses it, the principal writes the plan, contacts
+are logged, the case is escalated and a notice issued, the student returns, follow-ups are done
+and the bureau strikes the case off after 20 school days at school. Every row the demo shows is
+one the system itself wrote, under the checks it makes for a user.
 """
 
+import dataclasses
 import datetime as dt
+import heapq
+import itertools
 import random
 import zoneinfo
+from collections.abc import Callable
 
-from django.db.models import Q
+import time_machine
 
+from students.attendance import risk
 from students.calendar import add_working_days, is_working_day
-from students.models import Post, RiskFlag, Student
+from students.demo.hooks import Story
+from students.models import County, Post, RiskFlag, Student, User
 
-from .models import CaseActivity, CaseEvent, DropoutCase, FollowUp, ReturnPlan
-from .services import refresh_due
+from . import selectors, services
+from .models import CaseActivity, DropoutCase
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-S = DropoutCase.Status
 
 # The first school's cases show one of each state; other schools get a sample.
 FIRST_SCHOOL_STATES = [
@@ -42,319 +56,51 @@ OTHER_STATES = [
     "returned",
     "closed",
 ]
+# How long ago (weeks before as_of) each state's case was found, before fitting it to the term.
+WEEKS_AGO = {
+    "suspected": 0,
+    "reported": 1,
+    "confirmed": 2,
+    "dismissed": 2,
+    "returning": 4,
+    "escalated": 4,
+    "returning_overdue": 5,
+}
+UNCONFIRMED = {"suspected", "reported", "dismissed"}
 REASONS = ["learning", "learning", "poverty", "work", "distance", "health", "other"]
 WHEREABOUTS = {"learning": "home", "poverty": "home", "work": "working", "distance": "home", "health": "home"}
+REASON_DETAIL = {"learning": "成绩跟不上,说不想读书", "poverty": "家里困难,想外出挣钱"}
+UNKNOWN_NOTES = ["未到校,电话无人接听", "未到校,原因不明"]
+UNEXCUSED_NOTES = ["家长称孩子不愿上学", "在家不肯来校", "听说跟亲戚外出"]
+# (kind, outcome) of the persuasion contacts, in order; all of them failed ones.
+CONTACTS = [("phone", "unreachable"), ("home_visit", "refused"), ("interview", "not_returned")]
 
 
-def _at(day: dt.date, hour: int = 9) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI)
+@dataclasses.dataclass
+class Planned:
+    """One demo case: its student and the days of its steps (``_timeline``)."""
+
+    state: str
+    student_id: int
+    classroom_id: int
+    school_id: int
+    reason: str
+    days: dict
 
 
-class _People:
-    def __init__(self, county):
-        posts = Post.objects.filter(county=county).values_list(
-            "role", "user_id", "school_id", "classroom_id", "township_id"
-        )
-        self.principal, self.teacher, self.cadre, self.bureau = {}, {}, {}, None
-        for role, user_id, school_id, classroom_id, township_id in posts:
-            if role == Post.Role.PRINCIPAL:
-                self.principal.setdefault(school_id, user_id)
-            elif role == Post.Role.CLASS_TEACHER:
-                self.teacher.setdefault(classroom_id, user_id)
-            elif role == Post.Role.CADRE and township_id:
-                self.cadre.setdefault(township_id, user_id)
-            elif role == Post.Role.BUREAU and self.bureau is None:
-                self.bureau = user_id
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
 
 
-def seed_cases(*, county, as_of: dt.date, rng: random.Random, write) -> dict[str, int]:
-    people = _People(county)
-    if people.bureau is None:
-        return {}
-    first_school = county.schools.order_by("code").first()
-    # The demo `teacher` keeps their red flag open, to turn it into a case themselves.
-    demo_teacher_class = Post.objects.filter(user__username="teacher", role=Post.Role.CLASS_TEACHER).values(
-        "classroom_id"
-    )
-    red = list(
-        RiskFlag.objects.filter(
-            level="red", status="open", student__school__county=county, student__status=Student.Status.ENROLLED
-        )
-        .exclude(student__classroom_id__in=demo_teacher_class)
-        .select_related("student", "student__village")
-        .order_by("student__school__code", "id")
-    )
-    used: set[int] = set()
-    plan: list[tuple[str, Student, RiskFlag | None]] = []
-
-    def pick_student(school_id, prefer_flag: bool):
-        """A red-flagged student of the school for the states before return, else a random one."""
-        if prefer_flag:
-            for flag in red:
-                if flag.student_id not in used and flag.student.school_id == school_id:
-                    used.add(flag.student_id)
-                    return flag.student, flag
-        candidates = (
-            Student.objects.filter(school_id=school_id, status=Student.Status.ENROLLED)
-            .exclude(Q(pk__in=used) | Q(risk_flags__level="red") | Q(classroom_id__in=demo_teacher_class))
-            .select_related("school", "village")
-            .order_by("pk")
-        )
-        student = candidates[rng.randrange(50)] if candidates[:50].count() == 50 else candidates.first()
-        if student is not None:
-            used.add(student.pk)
-        return student, None
-
-    before_return = {"suspected", "reported", "confirmed", "returning", "returning_overdue", "escalated"}
-    for state in FIRST_SCHOOL_STATES:
-        student, flag = pick_student(first_school.pk, prefer_flag=state in before_return)
-        if student:
-            plan.append((state, student, flag))
-    others = list(county.schools.exclude(pk=first_school.pk).order_by("code").values_list("pk", flat=True))
-    wanted = min(max(0, len(red) // 2), len(others) * 2)
-    for i in range(wanted):
-        state = OTHER_STATES[i % len(OTHER_STATES)]
-        student, flag = pick_student(others[i % len(others)], prefer_flag=state in before_return)
-        if student:
-            plan.append((state, student, flag))
-
-    counts: dict[str, int] = {}
-    for state, student, flag in plan:
-        case = _build(state, student, flag, people, as_of, rng)
-        counts[f"cases_{case.status}"] = counts.get(f"cases_{case.status}", 0) + 1
-    write("  个案 cases: " + ", ".join(f"{DropoutCase.Status(k[6:]).label} {v}" for k, v in sorted(counts.items())))
-    return counts
-
-
-def _build(state: str, student: Student, flag, people: _People, as_of: dt.date, rng: random.Random) -> DropoutCase:
-    school = student.school
-    principal = people.principal.get(school.pk) or people.bureau
-    teacher = people.teacher.get(student.classroom_id) or principal
-    township_id = student.village.township_id if student.village_id else school.township_id
-    cadre = people.cadre.get(township_id) or people.bureau
-    reason = rng.choice(REASONS)
-    weeks_ago = {"suspected": 0, "reported": 1, "confirmed": 2, "dismissed": 2}.get(
-        state, 6 if "returned" in state or state == "closed" else 4
-    )
-    if state == "returning_overdue":
-        weeks_ago = 5
-    detected = _working_day_on_or_before(as_of - dt.timedelta(days=7 * weeks_ago + 3))
-    if flag is not None and (flag.evidence or {}).get("dates"):
-        first_absent = dt.date.fromisoformat(flag.evidence["dates"][0])
-        detected = _working_day_on_or_before(min(as_of, first_absent + dt.timedelta(days=4)))
-    # Every step must have happened by today: a state whose steps do not fit starts earlier (and
-    # then no longer from the flag, whose absences are recent).
-    timeline = _timeline(state, detected)
-    while timeline["end"] > as_of:
-        flag = None
-        detected = _working_day_on_or_before(detected - dt.timedelta(days=7))
-        timeline = _timeline(state, detected)
-    last_attended = detected - dt.timedelta(days=4)
-    if flag is not None:
-        last_attended = dt.date.fromisoformat(flag.evidence["dates"][0]) - dt.timedelta(days=1)
-    case = DropoutCase.objects.create(
-        student=student,
-        school=school,
-        classroom_id=student.classroom_id,
-        source=DropoutCase.Source.ATTENDANCE if flag else DropoutCase.Source.MANUAL,
-        source_flag=flag,
-        detected_on=detected,
-        last_attended_on=last_attended,
-        dropped_out_on=last_attended + dt.timedelta(days=1),
-        reason=reason,
-        reason_detail={"learning": "成绩跟不上,说不想读书", "poverty": "家里困难,想外出挣钱"}.get(reason, ""),
-        whereabouts=WHEREABOUTS.get(reason, "unknown"),
-        family_situation="父母外出务工,与祖父母生活" if student.left_behind else "与父母同住",
-        measures_taken="班主任电话联系家长,家访一次",
-        teacher_opinion="建议上报,尽快劝返",
-        created_by_id=teacher,
-        created_at=_at(detected),
-    )
-    events = [
-        CaseEvent(
-            case=case, at=_at(detected), by_id=teacher, action="报告疑似辍学", to_status=S.SUSPECTED, school=school
-        )
-    ]
-    if flag is not None:
-        RiskFlag.objects.filter(pk=flag.pk).update(
-            status="acknowledged", handled_by_id=teacher, handling_note="已转为疑似辍学个案"
-        )
-    if state == "suspected":
-        return _finish(case, events, student_status=None)
-
-    reported = timeline["reported"]
-    case.reported_on, case.signed_by_id, case.principal_opinion = reported, principal, "同意上报"
-    events.append(
-        CaseEvent(
-            case=case,
-            at=_at(reported, 15),
-            by_id=principal,
-            action="校长签发并上报教育局",
-            from_status=S.SUSPECTED,
-            to_status=S.SUSPECTED,
-            school=school,
-        )
-    )
-    if state == "reported":
-        return _finish(case, events, student_status=None)
-    verified = timeline["verified"]
-    case.verified_on = verified
-    if state == "dismissed":
-        case.status, case.dismiss_reason = S.DISMISSED, "sick_leave"
-        events.append(
-            CaseEvent(
-                case=case,
-                at=_at(verified, 10),
-                by_id=people.bureau,
-                action="教育局排除:病假",
-                from_status=S.SUSPECTED,
-                to_status=S.DISMISSED,
-                note="住院治疗,有医院证明",
-                school=school,
-            )
-        )
-        return _finish(case, events, student_status=None)
-    case.status = S.CONFIRMED
-    events.append(
-        CaseEvent(
-            case=case,
-            at=_at(verified, 10),
-            by_id=people.bureau,
-            action="教育局认定辍学",
-            from_status=S.SUSPECTED,
-            to_status=S.CONFIRMED,
-            school=school,
-        )
-    )
-    if state == "confirmed":
-        return _finish(case, events, student_status=Student.Status.DROPPED_OUT)
-
-    planned = timeline["planned"]
-    ReturnPlan.objects.create(
-        case=case,
-        version=1,
-        reason_analysis={"learning": "学习困难导致厌学", "poverty": "家庭经济困难"}.get(reason, "多种原因"),
-        measures={"poverty": ["aid", "home_visit"], "learning": ["tutoring", "counselling", "home_visit"]}.get(
-            reason, ["home_visit", "law"]
-        ),
-        method="班主任与村干部联合家访,讲解义务教育法,落实帮扶",
-        target_return_on=planned + dt.timedelta(days=21),
-        school_leader_id=principal,
-        class_teacher_id=teacher,
-        township_cadre_id=cadre,
-        lead_is_township=state == "escalated",
-        created_by_id=principal,
-        created_at=_at(planned, 16),
-    )
-    case.status = S.RETURNING
-    events.append(
-        CaseEvent(
-            case=case,
-            at=_at(planned, 16),
-            by_id=principal,
-            action="制定一人一案(第1版)",
-            from_status=S.CONFIRMED,
-            to_status=S.RETURNING,
-            school=school,
-        )
-    )
-    contacts = [
-        ("phone", "unreachable"),
-        ("home_visit", "refused"),
-        ("interview", "not_returned"),
-        ("home_visit", "promised"),
-    ]
-    for (kind, outcome), day in zip(contacts, timeline["contacts"], strict=False):
-        CaseActivity.objects.create(
-            case=case,
-            occurred_on=day,
-            kind=kind,
-            outcome=outcome,
-            participants="班主任、村干部",
-            content="与家长沟通返校事宜",
-            created_by_id=teacher,
-            created_at=_at(day, 17),
-            school=school,
-        )
-    if state in ("returning", "returning_overdue"):
-        return _finish(case, events, student_status=Student.Status.DROPPED_OUT)
-    if state == "escalated":
-        case.status = S.ESCALATED
-        events.append(
-            CaseEvent(
-                case=case,
-                at=_at(day, 18),
-                by_id=principal,
-                action="升级为联合劝返(乡镇牵头)",
-                from_status=S.RETURNING,
-                to_status=S.ESCALATED,
-                note="已3次劝返未果",
-                school=school,
-            )
-        )
-        return _finish(case, events, student_status=Student.Status.DROPPED_OUT)
-
-    returned = timeline["returned"]  # after the last persuasion contact, never before it
-    CaseActivity.objects.create(
-        case=case,
-        occurred_on=returned,
-        kind="joint",
-        outcome="returned",
-        participants="校长、乡镇干部、村干部",
-        content="学生已返校",
-        created_by_id=teacher,
-        created_at=_at(returned, 8),
-        school=school,
-    )
-    case.status, case.returned_on, case.placement = S.RETURNED, returned, "original"
-    events.append(
-        CaseEvent(
-            case=case,
-            at=_at(returned, 9),
-            by_id=principal,
-            action="登记复学(原班就读)",
-            from_status=S.RETURNING,
-            to_status=S.RETURNED,
-            school=school,
-        )
-    )
-    FollowUp.objects.bulk_create(
-        FollowUp(case=case, kind=kind, due_on=due, assignee_id=teacher, done_on=due if due < as_of else None, note=text)
-        for kind, due, text in [
-            ("buddy", add_working_days(returned, 1), "安排互助对子"),
-            ("tutoring", add_working_days(returned, 5), "补习辅导"),
-            *[("check_in", returned + dt.timedelta(days=7 * w), f"第{w}周回访") for w in (1, 2, 3, 4)],
-        ]
-    )
-    if state == "closed":
-        closed = timeline["closed"]
-        case.status, case.closed_on, case.close_basis = S.CLOSED, closed, "复学后实际到校满20个上学日(考勤日报)"
-        events.append(
-            CaseEvent(
-                case=case,
-                at=_at(closed, 10),
-                by_id=people.bureau,
-                action="教育局销号",
-                from_status=S.RETURNED,
-                to_status=S.CLOSED,
-                school=school,
-            )
-        )
-    return _finish(case, events, student_status=Student.Status.ENROLLED)
-
-
-def _working_day_on_or_before(day: dt.date) -> dt.date:
-    """Cases are found on working days (a teacher notices on a day at school)."""
-    while not is_working_day(day):
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def _timeline(state: str, detected: dt.date) -> dict:
-    """The dates of a case's steps from its detection, as the services' deadlines space them, and
-    ``end``: the last step the state needs (a case ready to close has had 28 working days back)."""
-    t: dict = {"detected": detected}
-    t["reported"] = add_working_days(detected, 1)
+def _timeline(state: str, school_days: list[dt.date], i: int, consolidate: int) -> dict | None:
+    """The days of a case found on ``school_days[i]`` (its third school day away), each step as
+    soon as the services' deadlines would have it; ``end``: the last day the state needs
+    (``None`` when it needs more school days than the term has so far)."""
+    if i < 2:
+        return None
+    t: dict = {"away": school_days[i - 2], "detected": school_days[i]}
+    t["last_attended"] = school_days[i - 3] if i >= 3 else None
+    t["reported"] = add_working_days(t["detected"], 1)
     t["verified"] = add_working_days(t["reported"], 2)
     t["planned"] = add_working_days(t["verified"], 2)
     day, contacts = t["planned"], []
@@ -362,27 +108,284 @@ def _timeline(state: str, detected: dt.date) -> dict:
         day = add_working_days(day, 1 if state == "returning_overdue" else 2)
         contacts.append(day)
     t["contacts"] = contacts
-    t["returned"] = add_working_days(day, 2)
-    t["closed"] = add_working_days(t["returned"], 28)
+    t["notice"] = add_working_days(day, 1)
+    # Back at school on a school day; ready to close after `consolidate` more school days.
+    back = add_working_days(day, 2)
+    later = [d for d in school_days if d >= back]
+    t["returned"] = later[0] if later else None
+    t["ready"] = later[consolidate] if len(later) > consolidate else None
     t["end"] = {
-        "suspected": detected,
+        "suspected": t["detected"],
         "reported": t["reported"],
         "confirmed": t["verified"],
         "dismissed": t["verified"],
         "returning": contacts[-1],
         "returning_overdue": contacts[-1],
-        "escalated": contacts[-1],
+        "escalated": t["notice"],
         "returned": t["returned"],
-        "returned_ready": t["closed"],
-        "closed": t["closed"],
+        "returned_ready": t["ready"],
+        "closed": t["ready"],
     }[state]
     return t
 
 
-def _finish(case: DropoutCase, events: list[CaseEvent], *, student_status) -> DropoutCase:
-    case.save()
-    CaseEvent.objects.bulk_create(events)
-    if student_status:
-        Student.objects.filter(pk=case.student_id).update(status=student_status)
-    refresh_due(case)
-    return case
+def _fit(state: str, school_days: list[dt.date], as_of: dt.date, consolidate: int, rng: random.Random) -> dict | None:
+    """A timeline for ``state`` that has happened by as_of, found about as many weeks ago as the state
+    needs, on a school day before as_of; ``None`` when the term so far is too short for it."""
+    past = [d for d in school_days if d < as_of]
+    target = as_of - dt.timedelta(days=7 * WEEKS_AGO.get(state, 6) + 3 + rng.randrange(3))
+    i = max((k for k, d in enumerate(past) if d <= target), default=len(past) - 1)
+    while i >= 2:
+        t = _timeline(state, school_days, i, consolidate)
+        if t is not None and t["end"] is not None and t["end"] <= as_of:
+            return t
+        i -= 5
+    return None
+
+
+def _story(planned: Planned, school_days: list[dt.date], as_of: dt.date, rng: random.Random) -> Story:
+    """What the class's daily reports show of this student (see the module docstring)."""
+    t, state = planned.days, planned.state
+    confirmed = state not in UNCONFIRMED
+    absences = {}
+    for n, day in enumerate(d for d in school_days if t["away"] <= d <= as_of):
+        if day > t["verified"] and confirmed:
+            break  # off the roll from the day after the confirmation
+        if day > t["verified"] and state == "dismissed":
+            absences[day] = ("sick", "住院治疗(有医院证明)", True)
+        elif n < 1 + (planned.student_id % 2):
+            absences[day] = ("unknown", rng.choice(UNKNOWN_NOTES), False)
+        else:
+            absences[day] = ("unexcused", rng.choice(UNEXCUSED_NOTES), True)
+    off_roll = None
+    if confirmed:
+        after = [d for d in school_days if d > t["verified"]]
+        if after:
+            back = t["returned"] if state in ("returned", "returned_ready", "closed") else None
+            last = max((d for d in school_days if d < back), default=None) if back else None
+            off_roll = (after[0], last)
+    return Story(student_id=planned.student_id, absences=absences, off_roll=off_roll)
+
+
+class _People:
+    """The demo's bureau user, and each school's principal and each class's teacher."""
+
+    def __init__(self, county: County):
+        self.principal: dict[int, User] = {}
+        self.teacher: dict[int, User] = {}
+        self.bureau: User | None = None
+        for post in Post.objects.filter(county=county).select_related("user").order_by("pk"):
+            if post.role == Post.Role.PRINCIPAL:
+                self.principal.setdefault(post.school_id, post.user)
+            elif post.role == Post.Role.CLASS_TEACHER:
+                self.teacher.setdefault(post.classroom_id, post.user)
+            elif post.role == Post.Role.BUREAU and self.bureau is None:
+                self.bureau = post.user
+
+
+class DemoCases:
+    """The casework demo hook (students.demo.hooks): plan cases, then act them out."""
+
+    def __init__(self) -> None:
+        self.planned: list[Planned] = []
+        self.skipped: list[str] = []
+
+    def stories(
+        self, *, county, as_of: dt.date, school_days: list[dt.date], keep_rooms: set[int], rng: random.Random
+    ) -> list[Story]:
+        if not Post.objects.filter(county=county, role=Post.Role.BUREAU).exists():
+            return []
+        consolidate = services.policy_for(county.pk).consolidate_school_days
+        schools = list(county.schools.order_by("code").values_list("pk", flat=True))
+        wanted = [(schools[0], state) for state in FIRST_SCHOOL_STATES]
+        others = schools[1:]
+        if others:
+            students = Student.objects.filter(school__county=county).count()
+            extra = min(2 * len(others), students // 100)
+            wanted += [(others[k % len(others)], OTHER_STATES[k % len(OTHER_STATES)]) for k in range(extra)]
+        # Students of the classes whose flags the demo teachers keep for themselves are left alone.
+        pool: dict[int, list[tuple[int, int]]] = {}
+        for pk, classroom_id, school_id in (
+            Student.objects.filter(
+                school_id__in={school for school, _ in wanted},
+                status=Student.Status.ENROLLED,
+                classroom__isnull=False,
+            )
+            .exclude(classroom_id__in=keep_rooms)
+            .order_by("pk")
+            .values_list("pk", "classroom_id", "school_id")
+        ):
+            pool.setdefault(school_id, []).append((pk, classroom_id))
+        stories = []
+        for school_id, state in wanted:
+            days = _fit(state, school_days, as_of, consolidate, rng)
+            candidates = pool.get(school_id, [])
+            if days is None or not candidates:
+                self.skipped.append(state)
+                continue
+            student_id, classroom_id = candidates.pop(rng.randrange(len(candidates)))
+            planned = Planned(state, student_id, classroom_id, school_id, rng.choice(REASONS), days)
+            self.planned.append(planned)
+            stories.append(_story(planned, school_days, as_of, rng))
+        return stories
+
+    def act(self, *, county, as_of: dt.date, write) -> dict[str, int]:
+        if not self.planned:
+            return {}
+        people = _People(county)
+        steps: list[tuple[dt.datetime, int, Callable[[], None]]] = []
+        order = itertools.count()
+
+        def at(moment: dt.datetime, step: Callable[[], None]) -> None:
+            heapq.heappush(steps, (moment, next(order), step))
+
+        for planned in self.planned:
+            _Case(planned, people, county, as_of, at).schedule()
+        while steps:
+            moment, _, step = heapq.heappop(steps)
+            with time_machine.travel(moment, tick=False):
+                step()
+
+        counts: dict[str, int] = {}
+        for status in DropoutCase.objects.filter(school__county=county).values_list("status", flat=True):
+            counts[f"cases_{status}"] = counts.get(f"cases_{status}", 0) + 1
+        summary = ", ".join(f"{DropoutCase.Status(k[6:]).label} {v}" for k, v in sorted(counts.items()))
+        note = f"(学期尚短,未生成 too early in the term for: {'、'.join(self.skipped)})" if self.skipped else ""
+        write(f"  个案 cases: {summary}{note}")
+        return counts
+
+
+class _Case:
+    """One demo case's steps, each scheduled at its moment and done by the service a user would call."""
+
+    def __init__(self, planned: Planned, people: _People, county: County, as_of: dt.date, at):
+        self.p, self.t, self.county, self.as_of, self.at = planned, planned.days, county, as_of, at
+        self.teacher = people.teacher[planned.classroom_id]
+        self.principal = people.principal[planned.school_id]
+        self.bureau = people.bureau
+        self.case: DropoutCase | None = None
+
+    def schedule(self) -> None:
+        t, state = self.t, self.p.state
+        self.at(_at(t["detected"], 16), self.open)
+        if state == "suspected":
+            return
+        self.at(_at(t["reported"], 15), self.sign)
+        if state == "reported":
+            return
+        self.at(_at(t["verified"], 10), self.dismiss if state == "dismissed" else self.verify)
+        if state in ("dismissed", "confirmed"):
+            return
+        self.at(_at(t["planned"], 16), self.plan)
+        for n, day in enumerate(t["contacts"]):
+            self.at(_at(day, 17), lambda n=n, day=day: self.contact(day, *CONTACTS[n % len(CONTACTS)]))
+        if state == "escalated":
+            self.at(_at(t["contacts"][-1], 18), self.escalate)
+            self.at(_at(t["notice"], 10), self.notice)
+        if state in ("returned", "returned_ready", "closed"):
+            # Brought back by the joint visit that morning, re-enrolled before the class reports.
+            self.at(_at(t["returned"], 7, 20), lambda: self.contact(t["returned"], "joint", "returned"))
+            self.at(_at(t["returned"], 7, 30), self.back)
+        if state == "closed":
+            self.at(_at(t["ready"], 10), self.close)
+
+    # --- the steps ----------------------------------------------------------------------------
+
+    def open(self) -> None:
+        p, t = self.p, self.t
+        risk.evaluate(county_id=self.county.pk, as_of=t["detected"], classroom_ids=[p.classroom_id])
+        flag = RiskFlag.objects.filter(student_id=p.student_id, level="red", status="open").first()
+        form = services.ReportForm(
+            last_attended_on=t["last_attended"],
+            dropped_out_on=t["away"],
+            reason=p.reason,
+            reason_detail=REASON_DETAIL.get(p.reason, ""),
+            whereabouts=WHEREABOUTS.get(p.reason, "unknown"),
+            family_situation="与父母同住",
+            measures_taken="班主任电话联系家长,家访一次",
+            teacher_opinion="建议上报,尽快劝返",
+        )
+        self.case = services.open_case(
+            user=self.teacher,
+            student_id=p.student_id,
+            source=DropoutCase.Source.ATTENDANCE if flag else DropoutCase.Source.MANUAL,
+            flag_id=flag.pk if flag else None,
+            form=form,
+        )
+
+    def sign(self) -> None:
+        case_id = self._id()
+        services.update_report(user=self.principal, case_id=case_id, changes={"principal_opinion": "同意上报"})
+        services.submit_report(user=self.principal, case_id=case_id)
+
+    def verify(self) -> None:
+        services.verify_case(user=self.bureau, case_id=self._id(), note="经核实,该生已连续多日未到校")
+
+    def dismiss(self) -> None:
+        services.dismiss_case(user=self.bureau, case_id=self._id(), reason="sick_leave", note="住院治疗,有医院证明")
+
+    def plan(self) -> None:
+        case = DropoutCase.objects.select_related("student__village", "school").get(pk=self._id())
+        candidates = selectors.plan_candidates(case, None)
+        pools = {pool: [pk for pk, _ in candidates[pool]] for pool in ("leaders", "teachers", "township", "village")}
+        teacher = candidates["teacher_of_class"] or pools["teachers"][0]
+        leader = self.principal.pk if self.principal.pk in pools["leaders"] else pools["leaders"][0]
+        reason = self.p.reason
+        services.make_plan(
+            user=self.principal,
+            case_id=case.pk,
+            plan=services.PlanInput(
+                reason_analysis={"learning": "学习困难导致厌学", "poverty": "家庭经济困难"}.get(reason, "多种原因"),
+                measures={"poverty": ["aid", "home_visit"], "learning": ["tutoring", "counselling", "home_visit"]}.get(
+                    reason, ["home_visit", "law"]
+                ),
+                method="班主任与村干部联合家访,讲解义务教育法,落实帮扶",
+                target_return_on=self.t["planned"] + dt.timedelta(days=21),
+                school_leader_id=leader,
+                class_teacher_id=teacher,
+                township_cadre_id=pools["township"][0],
+                village_cadre_id=pools["village"][0] if pools["village"] else None,
+            ),
+        )
+
+    def contact(self, day: dt.date, kind: str, outcome: str) -> None:
+        returned = outcome == CaseActivity.Outcome.RETURNED
+        services.add_activity(
+            user=self.teacher,
+            case_id=self._id(),
+            activity=services.ActivityInput(
+                occurred_on=day,
+                kind=kind,
+                outcome=outcome,
+                participants="校长、乡镇干部、村干部" if returned else "班主任、村干部",
+                content="学生随劝返人员返校" if returned else "与家长沟通返校事宜",
+            ),
+        )
+
+    def escalate(self) -> None:
+        services.escalate_case(user=self.principal, case_id=self._id())
+
+    def notice(self) -> None:
+        services.issue_notice(user=self.principal, case_id=self._id())
+
+    def back(self) -> None:
+        case = services.record_return(
+            user=self.principal, case_id=self._id(), returned_on=self.t["returned"], placement="original"
+        )
+        closed = self.t["ready"] if self.p.state == "closed" else None
+        for follow_up in case.follow_ups.order_by("due_on", "pk"):
+            day = follow_up.due_on
+            while not is_working_day(day):  # a check-in due on a day off is made the next working day
+                day += dt.timedelta(days=1)
+            if day < self.as_of and (closed is None or day <= closed):
+                self.at(_at(day, 9), lambda pk=follow_up.pk: self.follow_up(pk))
+
+    def follow_up(self, follow_up_id: int) -> None:
+        services.complete_follow_up(user=self.teacher, follow_up_id=follow_up_id)
+
+    def close(self) -> None:
+        services.close_case(user=self.bureau, case_id=self._id())
+
+    def _id(self) -> int:
+        assert self.case is not None, "a case step before the case was opened"
+        return self.case.pk

@@ -122,10 +122,21 @@ def _event(case: DropoutCase, *, by, action: str, from_status: str = "", note: s
     )
 
 
-def _set_student_status(student: Student, status: str) -> None:
-    if student.status != status:
-        student.status = status
-        student.save(update_fields=["status", "updated_at"])
+def _set_student_status(student: Student, status: str, *, by) -> None:
+    if student.status == status:
+        return
+    student.status = status
+    student.save(update_fields=["status", "updated_at"])
+    if status != Student.Status.ENROLLED:
+        # Off the roll, the student's early warnings are the case's business: they leave the risk
+        # lists and counts (the rules evaluate enrolled students only, so they do not come back).
+        RiskFlag.objects.filter(student=student, status__in=RiskFlag.OPEN_STATUSES).update(
+            status=RiskFlag.Status.RESOLVED,
+            handled_by=by,
+            handled_at=timezone.now(),
+            handling_note=f"学生已{'认定辍学' if status == Student.Status.DROPPED_OUT else '离开在读名单'},"
+            f"由个案跟进(学籍状态:{student.get_status_display()})",
+        )
 
 
 # --- deadlines --------------------------------------------------------------------------------
@@ -389,7 +400,7 @@ def verify_case(*, user, case_id: int, note: str = "") -> DropoutCase:
         stopped = case.last_attended_on + dt.timedelta(days=1) if case.last_attended_on else case.detected_on
         case.dropped_out_on = stopped
     case.save()
-    _set_student_status(case.student, Student.Status.DROPPED_OUT)
+    _set_student_status(case.student, Student.Status.DROPPED_OUT, by=user)
     _event(case, by=user, action="教育局认定辍学", from_status=S.SUSPECTED, note=note)
     refresh_due(case)
     return case
@@ -417,7 +428,7 @@ def dismiss_case(*, user, case_id: int, reason: str, note: str = "") -> DropoutC
     case.verified_on = timezone.localdate()
     case.save()
     if reason in DISMISSAL_STUDENT_STATUS:
-        _set_student_status(case.student, DISMISSAL_STUDENT_STATUS[reason])
+        _set_student_status(case.student, DISMISSAL_STUDENT_STATUS[reason], by=user)
     label = DropoutCase.DismissReason(reason).label
     _event(case, by=user, action=f"教育局排除:{label}", from_status=S.SUSPECTED, note=note)
     refresh_due(case)

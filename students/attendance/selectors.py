@@ -4,6 +4,7 @@ import datetime as dt
 from typing import TypedDict
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from students import scoping
 from students.attendance.risk import flags_visible_to
@@ -174,10 +175,11 @@ def student_term_calendar(student: Student, today: dt.date) -> dict | None:
 
 
 def attended_school_days(student: Student, since: dt.date) -> int:
-    """School days since ``since`` (inclusive) on which the student's class reported and they were present."""
+    """School days from ``since`` to today on which the student's class reported and they were present."""
     if student.classroom_id is None:
         return 0
-    absent = Absence.objects.filter(student=student, date__gte=since).values("date")
+    days = (since, timezone.localdate())
+    absent = Absence.objects.filter(student=student, date__range=days).values("date")
     return (
-        DailyReport.objects.filter(classroom_id=student.classroom_id, date__gte=since).exclude(date__in=absent).count()
+        DailyReport.objects.filter(classroom_id=student.classroom_id, date__range=days).exclude(date__in=absent).count()
     )

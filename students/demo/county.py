@@ -13,10 +13,13 @@ Then a term of attendance up to ``--as-of`` (default today; a day outside any te
 last school day of the latest term begun before it): a daily report with its version-1 revision
 for every class and school day, absences with the patterns of real classes (background sick and
 personal leave, chronic absentees, sporadic truants, students drifting away), about 15% of the
-classes not yet reported on as_of itself, and the county's risk rules evaluated once, so the
-demo shows red, orange and yellow flags and today's "not reported" reminders. ``teacher``'s
-class always has a suspected dropout (red) and a chronic absentee (yellow) and has not reported
-today; ``teacher2``'s class has a sporadic truant (orange).
+classes not yet reported on as_of itself. Apps to the right add their part through hooks
+(students.demo.hooks): casework's dropout cases tell the attendance builder beforehand which
+students stop coming and when they leave and rejoin the roll (so 应到 is the roll of each day),
+then act the cases out through the real services under a moving clock. Last the county's risk
+rules are evaluated on as_of, so the demo shows red, orange and yellow flags and today's "not
+reported" reminders. ``teacher``'s class always has a suspected dropout (red) and a chronic
+absentee (yellow) and has not reported today; ``teacher2``'s class has a sporadic truant (orange).
 
 Everything comes from ``random.Random(seed)``: the same seed, size and as_of give the same
 names, ID numbers, 学籍号 and absences on every run. Rows are written with ``bulk_create`` in
@@ -46,6 +49,7 @@ from students import idnumber
 from students.attendance import risk
 from students.calendar import SchoolCalendar, forget_calendars
 from students.demo import hooks as demo_hooks
+from students.demo.hooks import Story
 from students.demo.names import (
     AWAY_PLACES,
     BOY_FIRST,
@@ -339,6 +343,7 @@ class Seeder:
         self.enrolled_by_class: dict[int, list[int]] = {}  # classroom id → enrolled student ids, ascending
         self.fixed_rooms: dict[str, int] = {}  # "teacher" / "teacher2" → classroom id
         self.as_of: dt.date | None = None
+        self.post_start = POST_START  # class teachers' posts start (set by run from as_of)
         eth_cum, acc = [], 0
         for _, w in ETHNICITIES:
             acc += w
@@ -553,13 +558,13 @@ class Seeder:
                 "teacher",
                 f"{class_a.name} 陈老师",
                 False,
-                [(Post.Role.CLASS_TEACHER, "班主任", POST_START, {"classroom": class_a, "school": first})],
+                [(Post.Role.CLASS_TEACHER, "班主任", self.post_start, {"classroom": class_a, "school": first})],
             ),
             (
                 "teacher2",
                 f"{class_b.name} 刘老师",
                 False,
-                [(Post.Role.CLASS_TEACHER, "班主任", POST_START, {"classroom": class_b, "school": first})],
+                [(Post.Role.CLASS_TEACHER, "班主任", self.post_start, {"classroom": class_b, "school": first})],
             ),
             (
                 "principal2",
@@ -603,7 +608,7 @@ class Seeder:
                     f"t{k + 1:03d}{room.grade.level}{room.number:02d}",
                     self.adult_name(self.rng.random() < 0.6),
                     False,
-                    [(Post.Role.CLASS_TEACHER, "班主任", POST_START, {"classroom": room, "school": schools[k]})],
+                    [(Post.Role.CLASS_TEACHER, "班主任", self.post_start, {"classroom": room, "school": schools[k]})],
                 )
             )
 
@@ -775,20 +780,21 @@ class Seeder:
 
     # --- attendance -----------------------------------------------------------------------------
 
-    def build_attendance(self, built: Built, as_of: dt.date, clamped: bool) -> None:
+    def build_attendance(
+        self, built: Built, as_of: dt.date, clamped: bool, days: list[dt.date], stories: dict[int, Story]
+    ) -> None:
         """Daily reports of every class for every school day of the term up to ``as_of``.
 
         Every class reported every past school day; on ``as_of`` (when it is today's school day,
         not a clamped date) about 15% have not reported yet, among them ``teacher``'s class so
         that the demo teacher can take today's attendance. Absences follow the patterns above;
         ``teacher``'s class always has a drifting-away and a chronic student, ``teacher2``'s a
-        sporadic truant. Every report gets its version-1 revision.
+        sporadic truant. Every report gets its version-1 revision. A student with a story (from a
+        demo hook) is absent on the story's days instead, and not counted in 应到 while off the roll.
         """
         rng = self.rng
-        calendar = SchoolCalendar(built.county.pk)
-        term_start = calendar.term_of(as_of)[0]
-        days = calendar.school_days(term_start, as_of)
         n_days = len(days)
+        index_of = {day: i for i, day in enumerate(days)}
         has_today = bool(days) and days[-1] == as_of
         n_past = n_days - 1 if has_today else n_days
         skip_today = has_today and not clamped
@@ -818,9 +824,17 @@ class Seeder:
                 forced = {rng.choice(enrolled): SPORADIC}
 
             per_day: list[list[tuple]] = [[] for _ in range(n_days)]
+            on_roll = [len(enrolled)] * n_days
             for student_id in enrolled:
-                pattern = forced.get(student_id) or self.pattern()
-                for i, (kind, note, contacted) in self.student_marks(pattern, n_days, n_past).items():
+                story = stories.get(student_id)
+                if story is None:
+                    pattern = forced.get(student_id) or self.pattern()
+                    marks = self.student_marks(pattern, n_days, n_past)
+                else:
+                    for i, day in enumerate(days):
+                        on_roll[i] -= not story.on_roll(day)
+                    marks = {index_of[d]: a for d, a in story.absences.items() if d in index_of and story.on_roll(d)}
+                for i, (kind, note, contacted) in sorted(marks.items()):
                     per_day[i].append((student_id, kind, note, contacted))  # ascending student id
 
             for i in range(n_days if reported_today else n_past):
@@ -833,8 +847,8 @@ class Seeder:
                     school_id=room.school_id,
                     date=days[i],
                     version=1,
-                    enrolled_count=len(enrolled),
-                    present_count=len(enrolled) - len(absent),
+                    enrolled_count=on_roll[i],
+                    present_count=on_roll[i] - len(absent),
                     submitted_by_id=user_id,
                     submitted_at=submitted_at,
                 )
@@ -1001,6 +1015,8 @@ class Seeder:
         built = self.build_places()
         self.build_calendar(built.county)
         self.as_of, clamped = resolve_as_of(built.county.pk, as_of or timezone.localdate())
+        # Class teachers took their classes this school year, or at the start of an earlier term shown.
+        self.post_start = min(POST_START, SchoolCalendar(built.county.pk).term_of(self.as_of)[0])
         self.build_accounts(built)
         self.write(
             f"  {built.county.name}: {len(built.townships)} 乡镇 townships, "
@@ -1011,23 +1027,31 @@ class Seeder:
         self.build_students(built, started)
         reset_queries()
         lap("students, guardians")
+        calendar = SchoolCalendar(built.county.pk)
+        days = calendar.school_days(calendar.term_of(self.as_of)[0], self.as_of)
+        hooks = [factory() for factory in demo_hooks.HOOKS]
+        keep_rooms = {room for room in (self.fixed_rooms.get("teacher"), self.fixed_rooms.get("teacher2")) if room}
+        stories: dict[int, Story] = {}
+        for hook in hooks:
+            rng = random.Random(self.rng.random())
+            told = hook.stories(county=built.county, as_of=self.as_of, school_days=days, keep_rooms=keep_rooms, rng=rng)
+            stories.update((story.student_id, story) for story in told)
         clamp_note = f" (clamped from {as_of or timezone.localdate()})" if clamped else ""
         self.write(f"  考勤 attendance: {self.as_of:%Y-%m-%d}{clamp_note} …")
-        self.build_attendance(built, self.as_of, clamped)
+        self.build_attendance(built, self.as_of, clamped, days, stories)
         self.write(
             f"  考勤 attendance: {self.counts['school_days']} 上学日 school days, "
             f"{self.counts['reports']:,} 日报 reports, {self.counts['absences']:,} 缺勤 absences "
             f"({lap('attendance'):.1f} s)"
         )
         analyze_tables()
+        for hook in hooks:
+            self.counts.update(hook.act(county=built.county, as_of=self.as_of, write=self.write) or {})
+            lap(type(hook).__module__)
         self.evaluate_risk(built.county, self.as_of)
         self.write(
             f"  预警 flags: 红 red {self.counts['flags_red']:,}, 橙 orange {self.counts['flags_orange']:,}, "
             f"黄 yellow {self.counts['flags_yellow']:,}; 未报提醒 not-reported reminders "
             f"{self.counts['reminders']:,} ({lap('risk evaluation, reminders'):.1f} s)"
         )
-        for hook in demo_hooks.HOOKS:
-            extra = hook(county=built.county, as_of=self.as_of, rng=random.Random(self.rng.random()), write=self.write)
-            self.counts.update(extra or {})
-            lap(hook.__module__)
         return self.counts

@@ -214,3 +214,35 @@ def test_a_notice_number_too_long_is_refused_in_chinese(world, case_in):
         services.issue_notice(user=world.principal, case_id=case.pk, number="清" * 41)
     case.refresh_from_db()
     assert case.notice_number == ""
+
+
+# --- early warnings once the student is off the roll (issue 12, items 11 and 14) ----------------
+
+
+def test_confirming_a_dropout_closes_the_students_open_warnings(world, term):
+    """A confirmed dropout is the case's business: their warnings leave the risk lists and counts."""
+    from casework import services
+    from students.attendance import risk
+
+    s, other = world.students_a[0], world.students_a[1]
+    room = s.classroom
+    for day in (D(2026, 11, 16), D(2026, 11, 17), D(2026, 11, 18)):
+        report(room, day, {s: "unexcused", other: "unexcused"}, by=world.teacher)
+    risk.evaluate(county_id=world.county.pk, as_of=D(2026, 11, 18))
+    assert RiskFlag.objects.filter(student=s, status="open").count() >= 2  # red and orange
+    with at(D(2026, 11, 18)):
+        case = services.open_case(user=world.teacher, student_id=s.pk, form=services.ReportForm(reason="work"))
+    with at(D(2026, 11, 19)):
+        services.update_report(user=world.principal, case_id=case.pk, changes={"last_attended_on": D(2026, 11, 13)})
+        services.submit_report(user=world.principal, case_id=case.pk)
+        services.verify_case(user=world.bureau, case_id=case.pk)
+
+    assert not RiskFlag.objects.filter(student=s, status__in=RiskFlag.OPEN_STATUSES).exists()
+    resolved = RiskFlag.objects.filter(student=s, status="resolved")
+    assert resolved.count() >= 2
+    assert {f.handled_by_id for f in resolved} == {world.bureau.pk}
+    assert all("辍学" in f.handling_note for f in resolved)
+    # The classmate's warnings are untouched, and the flags do not come back on the next evaluation.
+    assert RiskFlag.objects.filter(student=other, status="open").count() >= 2
+    risk.evaluate(county_id=world.county.pk, as_of=D(2026, 11, 19))
+    assert not RiskFlag.objects.filter(student=s, status__in=RiskFlag.OPEN_STATUSES).exists()

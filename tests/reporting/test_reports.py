@@ -16,6 +16,10 @@ Cases of school 1: a0 confirmed (11-18), a1 returned (11-17), a2 closed (11-09, 
 
 import datetime as dt
 import io
+import os
+import re
+import shutil
+import subprocess
 
 import openpyxl
 import pytest
@@ -685,9 +689,8 @@ def test_generated_files_have_unguessable_paths_and_no_url_of_their_own(
         clear_url_caches()
 
 
-@pytest.mark.parametrize("kind", list(services.BUILDERS))
-def test_every_report_and_ledger_prints_on_a4_landscape_one_page_wide(county, kind):
-    """Issue 12 item 17: each sheet of each file sets up its pages for printing, signing and stamping."""
+def build_file(county, kind: str) -> building.BuildResult:
+    """The file of one report or ledger kind, built as the worker builds it."""
     scope = {
         ReportRun.Kind.CLASS_WEEKLY: ("classroom", county.class_a.pk),
         ReportRun.Kind.SCHOOL_WEEKLY: ("school", county.school.pk),
@@ -696,8 +699,13 @@ def test_every_report_and_ledger_prints_on_a4_landscape_one_page_wide(county, ki
     run = f.ReportRunFactory(
         kind=kind, period=period, scope_type=scope[0], scope_id=scope[1], scope_name="测试", requested_by=county.bureau
     )
-    result = services.BUILDERS[kind](run, lambda _pct: None)
-    wb = workbook(result)
+    return services.BUILDERS[kind](run, lambda _pct: None)
+
+
+@pytest.mark.parametrize("kind", list(services.BUILDERS))
+def test_every_report_and_ledger_prints_on_a4_landscape_one_page_wide(county, kind):
+    """Issue 12 item 17: each sheet of each file sets up its pages for printing, signing and stamping."""
+    wb = workbook(build_file(county, kind))
     assert wb.worksheets
     for ws in wb.worksheets:
         setup = ws.page_setup
@@ -707,3 +715,52 @@ def test_every_report_and_ledger_prints_on_a4_landscape_one_page_wide(county, ki
         assert ws.print_title_rows == f"${xlsx.HEADER_ROW}:${xlsx.HEADER_ROW}", ws.title
         assert ws.oddFooter.center.text == "第 &P 页 共 &N 页", ws.title
         assert ws.cell(xlsx.HEADER_ROW, 1).value  # the repeated row is the header
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+A4_LANDSCAPE = (842, 595)  # points
+
+
+@pytest.mark.skipif(
+    SOFFICE is None and not os.environ.get("CI"), reason="LibreOffice 未安装(make test 会安装 libreoffice-calc-nogui)"
+)
+@pytest.mark.parametrize("kind", list(services.BUILDERS))
+def test_every_report_and_ledger_prints_to_pdf_one_page_wide(county, kind, tmp_path):
+    """Issue 12 item 17, as the offices print: LibreOffice turns the file into a PDF whose every page is
+    A4 landscape with "第 N 页 共 M 页" at the foot, and each table's whole header row is on a page."""
+    import pypdf
+
+    result = build_file(county, kind)
+    wb = workbook(result)
+    path = tmp_path / f"{kind}.xlsx"
+    path.write_bytes(result.content)
+    profile = f"-env:UserInstallation=file://{tmp_path}/profile"
+    subprocess.run(
+        [
+            str(SOFFICE),
+            "--headless",
+            "--norestore",
+            profile,
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    pages = pypdf.PdfReader(tmp_path / f"{kind}.pdf").pages
+    assert pages
+    texts = ["".join(page.extract_text().split()) for page in pages]  # wrapped header cells: no spaces
+    for number, (page, text) in enumerate(zip(pages, texts, strict=True), 1):
+        size = (round(float(page.mediabox.width)), round(float(page.mediabox.height)))
+        assert size == A4_LANDSCAPE, (number, size)
+        assert re.search(r"第\d+页共\d+页", text), (number, text[-80:])
+    for ws in wb.worksheets:
+        # One page holds every column's header: had columns spilt onto a page to the right, each
+        # page would hold only its part of the header row.
+        headers = ["".join(str(cell.value).split()) for cell in ws[xlsx.HEADER_ROW] if cell.value]
+        missing = [[h for h in headers if h not in text] for text in texts]
+        assert min(missing, key=len) == [], (ws.title, missing)

@@ -217,10 +217,23 @@ def test_some_classes_have_not_reported_on_as_of_among_them_teachers(seeded):
     assert reminded == rooms - today
 
 
-def test_reports_count_their_absences_of_their_own_enrolled_students(seeded):
-    # Students whose demo case made them drop out were on the roll while the term's reports were written.
+def roll_on(day: dt.date) -> Counter:
+    """Students on each class's roll on ``day`` (issue 12 item 11: 应到 is the roll of that day): those
+    enrolled or dropped out now, less the dropouts between the bureau's confirmation (they were on the
+    roll that day) and the morning of their return."""
+    from casework.models import DropoutCase
+
     on_roll = [Student.Status.ENROLLED, Student.Status.DROPPED_OUT]
-    enrolled = Counter(Student.objects.filter(status__in=on_roll).values_list("classroom_id", flat=True))
+    roll = Counter(Student.objects.filter(status__in=on_roll).values_list("classroom_id", flat=True))
+    for case in DropoutCase.objects.filter(verified_on__lt=day).exclude(status="dismissed"):
+        if case.returned_on is None or day < case.returned_on:
+            roll[case.classroom_id] -= 1
+    return roll
+
+
+def test_reports_count_their_absences_of_their_own_enrolled_students(seeded):
+    on_roll = [Student.Status.ENROLLED, Student.Status.DROPPED_OUT]
+    rolls = {day: roll_on(day) for day in set(DailyReport.objects.values_list("date", flat=True))}
     absent = Counter(Absence.objects.values_list("report_id", flat=True))
     teacher_of = dict(Post.objects.filter(role=Post.Role.CLASS_TEACHER).values_list("classroom_id", "user_id"))
     school_of = dict(Classroom.objects.values_list("pk", "school_id"))
@@ -228,13 +241,18 @@ def test_reports_count_their_absences_of_their_own_enrolled_students(seeded):
     for report in reports:
         assert report.version == 1
         assert report.school_id == school_of[report.classroom_id]
-        assert report.enrolled_count == enrolled[report.classroom_id]
+        assert report.enrolled_count == rolls[report.date][report.classroom_id], report
         assert report.present_count == report.enrolled_count - absent[report.pk]
         assert report.submitted_by_id == teacher_of[report.classroom_id]
         local = timezone.localtime(report.submitted_at)
         assert local.date() == report.date
         assert dt.time(7, 50) <= local.time() <= dt.time(8, 40)
     assert sum(absent.values()) > 0
+    assert any(rolls[day] != rolls[AS_OF] for day in rolls)  # the demo's dropouts left their rolls
+    # Today's reports count the roll a teacher sees now: the saved banner and the live bar agree.
+    enrolled_now = Counter(Student.objects.filter(status="enrolled").values_list("classroom_id", flat=True))
+    for report in DailyReport.objects.filter(date=AS_OF):
+        assert report.enrolled_count == enrolled_now[report.classroom_id]
     assert not Absence.objects.exclude(student__classroom_id=F("report__classroom_id")).exists()
     assert not Absence.objects.exclude(date=F("report__date")).exists()
     assert not Absence.objects.exclude(student__status__in=on_roll).exists()
@@ -285,8 +303,14 @@ def test_teacher_sees_a_red_and_a_yellow_flag_and_teacher2_an_orange(seeded):
         ("consecutive_absence", 1),
         ("recent_unexcused", 1),
     ]
-    # Flags only for enrolled students, and the seed's evaluation is what a re-run finds.
-    assert not RiskFlag.objects.exclude(student__status=Student.Status.ENROLLED).exists()
+    # Open flags only for enrolled students (a confirmed dropout's flags went to the case), and the
+    # seed's evaluation is what a re-run finds.
+    assert RiskFlag.objects.exclude(student__status=Student.Status.ENROLLED).exists()
+    assert (
+        not RiskFlag.objects.filter(status__in=RiskFlag.OPEN_STATUSES)
+        .exclude(student__status=Student.Status.ENROLLED)
+        .exists()
+    )
     assert risk.evaluate(county_id=County.objects.get().pk, as_of=AS_OF).raised == 0
 
 
@@ -447,4 +471,63 @@ def test_demo_cases_hold_the_rules_of_the_system(db, as_of, seed_value):
                 problems.append(f"{who}: contacts after the return {[a.occurred_on for a in after]}")
             if activities and activities[-1].outcome != "returned":
                 problems.append(f"{who}: back at school but the last contact says {activities[-1].outcome}")
+        problems += attendance_disagreements(case, today)
     assert problems == []
+    # Every case came from the red flag the rules raised on the third day away (the ledger's
+    # 连续缺勤天数 is the flag's streak), and every step was a service's, in the services' order.
+    cases = list(DropoutCase.objects.select_related("source_flag"))
+    assert cases
+    for case in cases:
+        flag = case.source_flag
+        assert case.source == "attendance", case
+        assert flag is not None
+        assert len(flag.evidence["dates"]) >= 3  # the acknowledged flag follows a streak that goes on
+        assert flag.evidence["dates"][2] == case.detected_on.isoformat()
+        assert timezone.localtime(flag.raised_at).date() == case.detected_on
+        assert flag.evidence["dates"][0] == case.dropped_out_on.isoformat()
+        actions = [e.action for e in case.events.order_by("at", "pk")]
+        assert actions[0] == "报告疑似辍学"
+        if case.reported_on:
+            assert "校长签发并上报教育局" in actions
+            assert case.principal_opinion == "同意上报"
+    # The demo's notifications are the services': the owners named in each plan were told.
+    from casework.models import ReturnPlan
+
+    for plan in ReturnPlan.objects.all():
+        told = set(Notification.objects.filter(key=f"case-owner:{plan.case_id}:v1").values_list("user_id", flat=True))
+        assert told == set(plan.owner_ids)
+
+
+def attendance_disagreements(case, today: dt.date) -> list[str]:
+    """Where the class's daily reports tell another story than the case: the student absent from the day
+    they stopped coming until the bureau confirmed the dropout, off the roll (not counted, not marked)
+    until the morning they were back, and at school since; the close basis counts those days."""
+    from casework.models import DropoutCase
+
+    who = f"case {case.pk} ({case.status})"
+    reported = list(
+        DailyReport.objects.filter(classroom_id=case.classroom_id, date__gte=case.dropped_out_on).values_list(
+            "date", flat=True
+        )
+    )
+    absent = dict(Absence.objects.filter(student_id=case.student_id).values_list("date", "kind"))
+    confirmed = case.status not in ("suspected", "dismissed")
+    problems = []
+    for day in sorted(reported):
+        off_roll = confirmed and day > case.verified_on and (case.returned_on is None or day < case.returned_on)
+        at_school = case.returned_on is not None and day >= case.returned_on
+        if day <= case.detected_on and absent.get(day) not in ("unexcused", "unknown"):
+            problems.append(f"{who}: not truant on {day}, before the case was found")
+        if off_roll and day in absent:
+            problems.append(f"{who}: marked absent on {day} while off the roll")
+        if at_school and day in absent:
+            problems.append(f"{who}: absent on {day}, after the return")
+        if not (off_roll or at_school) and day not in absent and case.status != DropoutCase.Status.DISMISSED:
+            problems.append(f"{who}: present on {day} while still away")
+    if absent and min(absent) < case.dropped_out_on:
+        problems.append(f"{who}: absences before the day they stopped coming")
+    if case.status == "closed":
+        attended = sum(1 for day in reported if day >= case.returned_on and day <= case.closed_on and day not in absent)
+        if f"实际到校{attended}个上学日" not in case.close_basis:
+            problems.append(f"{who}: close basis {case.close_basis!r}, attendance shows {attended} days")
+    return problems
