@@ -22,6 +22,7 @@ import zoneinfo
 from collections.abc import Callable
 
 import time_machine
+from django.utils import timezone
 
 from students.attendance import risk
 from students.calendar import add_working_days, is_working_day
@@ -131,13 +132,15 @@ def _timeline(state: str, school_days: list[dt.date], i: int, consolidate: int) 
 
 def _fit(state: str, school_days: list[dt.date], as_of: dt.date, consolidate: int, rng: random.Random) -> dict | None:
     """A timeline for ``state`` that has happened by as_of, found about as many weeks ago as the state
-    needs, on a school day before as_of; ``None`` when the term so far is too short for it."""
+    needs, on a school day before as_of; ``None`` when the term so far is too short for it. Built on
+    as_of itself (early in the day), every step is on an earlier day: none is later than now."""
+    last = min(as_of, timezone.localdate() - dt.timedelta(days=1))
     past = [d for d in school_days if d < as_of]
     target = as_of - dt.timedelta(days=7 * WEEKS_AGO.get(state, 6) + 3 + rng.randrange(3))
     i = max((k for k, d in enumerate(past) if d <= target), default=len(past) - 1)
     while i >= 2:
         t = _timeline(state, school_days, i, consolidate)
-        if t is not None and t["end"] is not None and t["end"] <= as_of:
+        if t is not None and t["end"] is not None and t["end"] <= last:
             return t
         i -= 5
     return None

@@ -314,10 +314,18 @@ def test_teacher_sees_a_red_and_a_yellow_flag_and_teacher2_an_orange(seeded):
     assert risk.evaluate(county_id=County.objects.get().pk, as_of=AS_OF).raised == 0
 
 
-def test_as_of_defaults_to_today(db, today):
-    seed(as_of=None)
+@pytest.mark.parametrize("seed_value", [7, 3, 11])
+def test_as_of_defaults_to_today(db, today, seed_value):
+    seed(as_of=None, seed=seed_value)
     assert DailyReport.objects.latest("date").date == today
     assert not DailyReport.objects.filter(submitted_at__gt=timezone.now()).exists()
+    # Nothing the demo's services did is later than now (10:00 on as_of).
+    from casework.models import CaseActivity, CaseEvent
+
+    assert CaseEvent.objects.exists()
+    for model, field in ((CaseEvent, "at"), (CaseActivity, "created_at"), (RiskFlag, "raised_at")):
+        assert not model.objects.filter(**{f"{field}__gt": timezone.now()}).exists(), model
+    assert not Notification.objects.filter(created_at__gt=timezone.now()).exists()
 
 
 def test_as_of_outside_a_term_is_the_last_school_day_of_the_term_before(db):
