@@ -15,6 +15,7 @@ from typing import Any, Final
 from django.db import IntegrityError, transaction
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone, translation
+from simple_history.utils import bulk_update_with_history
 
 from students import guards, scoping
 from students.attendance.selectors import attended_school_days
@@ -130,13 +131,13 @@ def _set_student_status(student: Student, status: str, *, by) -> None:
     if status != Student.Status.ENROLLED:
         # Off the roll, the student's early warnings are the case's business: they leave the risk
         # lists and counts (the rules evaluate enrolled students only, so they do not come back).
-        RiskFlag.objects.filter(student=student, status__in=RiskFlag.OPEN_STATUSES).update(
-            status=RiskFlag.Status.RESOLVED,
-            handled_by=by,
-            handled_at=timezone.now(),
-            handling_note=f"学生已{'认定辍学' if status == Student.Status.DROPPED_OUT else '离开在读名单'},"
-            f"由个案跟进(学籍状态:{student.get_status_display()})",
-        )
+        flags = list(RiskFlag.objects.filter(student=student, status__in=RiskFlag.OPEN_STATUSES))
+        why = "认定辍学" if status == Student.Status.DROPPED_OUT else "离开在读名单"
+        for flag in flags:
+            flag.status, flag.handled_by, flag.handled_at = RiskFlag.Status.RESOLVED, by, timezone.now()
+            flag.handling_note = f"学生已{why},由个案跟进(学籍状态:{student.get_status_display()})"
+        fields = ["status", "handled_by", "handled_at", "handling_note"]
+        bulk_update_with_history(flags, RiskFlag, fields, default_user=by)  # the flags' history keeps it
 
 
 # --- deadlines --------------------------------------------------------------------------------

@@ -242,6 +242,7 @@ def test_confirming_a_dropout_closes_the_students_open_warnings(world, term):
     assert resolved.count() >= 2
     assert {f.handled_by_id for f in resolved} == {world.bureau.pk}
     assert all("辍学" in f.handling_note for f in resolved)
+    assert all(f.history.latest().status == "resolved" for f in resolved)  # the audit trail has it
     # The classmate's warnings are untouched, and the flags do not come back on the next evaluation.
     assert RiskFlag.objects.filter(student=other, status="open").count() >= 2
     risk.evaluate(county_id=world.county.pk, as_of=D(2026, 11, 19))
