@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("casework.api_urls")),
     path("api/v1/", include("reporting.api_urls_reports")),
     path("api/v1/", include("reporting.api_urls_ledgers")),
+    path("api/v1/", include("accountability.api_urls")),
     # The API's description is for signed-in users only (session or token), like the API itself.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path(
@@ -30,6 +31,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("casework.urls")),
+    path("accountability/", include("accountability.urls")),
     path("", include("reporting.urls_reports")),
     path("", include("reporting.urls_ledgers")),
     path("", include("reporting.urls_dashboards")),

@@ -1,0 +1,3 @@
+"""Pages of accountability/findings (included by accountability/urls.py)."""
+
+urlpatterns: list = []

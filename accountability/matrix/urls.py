@@ -1,0 +1,3 @@
+"""Pages of accountability/matrix (included by accountability/urls.py)."""
+
+urlpatterns: list = []

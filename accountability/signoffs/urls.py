@@ -1,0 +1,3 @@
+"""Pages of accountability/signoffs (included by accountability/urls.py)."""
+
+urlpatterns: list = []
