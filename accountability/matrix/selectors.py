@@ -1,0 +1,218 @@
+"""Reads of the leading groups and the 包保 matrix, and its gaps: always for a user, through scoping.
+
+One definition of coverage (used by the gap list, the student's and the case's chain, and the
+dashboards' counts):
+
+- a student is covered on the **education line** when a 包人 row of that line names somebody for
+  them this school year, or their open case's current plan names its school leader and class teacher;
+- on the **administrative line** when a 包人 row of that line names somebody for them, a 包村 row
+  covers their home village or a 包乡镇 row their home township, or their open case's current plan
+  names its township cadre;
+- a class has a leader when a 包班 row covers it or a 包年级 row covers its grade.
+
+A gap is an at-risk student (an open red or orange early warning) or a student with an open case
+who is not covered on a line, or a class with no leader.
+"""
+
+import dataclasses
+from collections import defaultdict
+
+from django.db.models import Q, QuerySet
+
+from casework.models import DropoutCase, ReturnPlan
+from students import scoping
+from students.models import Classroom, RiskFlag, RiskLevel, SchoolYear, Student
+
+from ..models import LeadingGroup, Responsibility
+
+R = Responsibility
+AT_RISK_LEVELS = (RiskLevel.RED, RiskLevel.ORANGE)
+
+
+def responsibilities_visible_to(user) -> QuerySet[Responsibility]:
+    """Bureau: its county; school leaders: their school's side; teachers: their own rows and their
+    classes'; cadres: their own rows and those of their township's villages and residents."""
+    scope = scoping.scope_for(user)
+    if scope.superuser:
+        return Responsibility.objects.all()
+    q = Q(person=user) | scoping.county_q(scope, "county_id") | scoping.led_school_q(scope, "owner_school_id")
+    if scope.classroom_ids:
+        q |= Q(classroom_id__in=scope.classroom_ids) | Q(student__classroom_id__in=scope.classroom_ids)
+    if scope.township_ids:
+        q |= (
+            Q(township_id__in=scope.township_ids)
+            | Q(village__township_id__in=scope.township_ids)
+            | Q(student__village__township_id__in=scope.township_ids)
+        )
+    if scope.village_ids:
+        q |= Q(village_id__in=scope.village_ids) | Q(student__village_id__in=scope.village_ids)
+    return Responsibility.objects.filter(q)
+
+
+def responsibility_list(
+    user, *, school_year: int | None = None, school=None, line=None, target_kind=None, person=None
+) -> QuerySet[Responsibility]:
+    qs = responsibilities_visible_to(user).select_related(
+        "person", "school_year", "school", "grade__school", "classroom__grade", "student", "township", "village"
+    )
+    if school_year is not None:
+        qs = qs.filter(school_year_id=school_year)
+    if school:
+        qs = qs.filter(owner_school_id=school)
+    if line:
+        qs = qs.filter(line=line)
+    if target_kind:
+        qs = qs.filter(target_kind=target_kind)
+    if person:
+        qs = qs.filter(person_id=person)
+    return qs.order_by("owner_school_id", "target_kind", "target_key", "line", "pk")
+
+
+def leading_groups_visible_to(user) -> QuerySet[LeadingGroup]:
+    return LeadingGroup.objects.filter(school__in=scoping.schools_visible_to(user))
+
+
+# --- chains and gaps ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Link:
+    line: str  # education / administrative
+    kind: str  # a Responsibility.TargetKind, or "plan" for the case's plan
+    person_id: int
+    person: str
+
+
+@dataclasses.dataclass
+class Chain:
+    education: list[Link] = dataclasses.field(default_factory=list)
+    administrative: list[Link] = dataclasses.field(default_factory=list)
+
+    @property
+    def missing(self) -> list[str]:
+        return [line for line in R.Line.values if not getattr(self, line)]
+
+
+def chains(students: list[Student], school_year: SchoolYear) -> dict[int, Chain]:
+    """Each student's people on both lines this school year (a few queries for any number of students)."""
+    found: dict[int, Chain] = {s.pk: Chain() for s in students}
+    if not students:
+        return found
+    by_village: dict[int, list[int]] = defaultdict(list)
+    by_township: dict[int, list[int]] = defaultdict(list)
+    by_classroom: dict[int, list[int]] = defaultdict(list)
+    by_grade: dict[int, list[int]] = defaultdict(list)
+    rows = Student.objects.filter(pk__in=found).values_list(
+        "pk", "village_id", "village__township_id", "classroom_id", "classroom__grade_id"
+    )
+    for pk, village_id, township_id, classroom_id, grade_id in rows:
+        if village_id:
+            by_village[village_id].append(pk)
+        if township_id:
+            by_township[township_id].append(pk)
+        if classroom_id:
+            by_classroom[classroom_id].append(pk)
+            by_grade[grade_id].append(pk)
+    matching = Q(student_id__in=found) | Q(village_id__in=by_village) | Q(township_id__in=by_township)
+    matching |= Q(classroom_id__in=by_classroom) | Q(grade_id__in=by_grade)
+    for row in (
+        Responsibility.objects.filter(matching, school_year=school_year)
+        .select_related("person")
+        .order_by("target_kind", "pk")
+    ):
+        targets = {
+            R.TargetKind.STUDENT: [row.student_id],
+            R.TargetKind.VILLAGE: by_village.get(row.village_id, []),
+            R.TargetKind.TOWNSHIP: by_township.get(row.township_id, []),
+            R.TargetKind.CLASSROOM: by_classroom.get(row.classroom_id, []),
+            R.TargetKind.GRADE: by_grade.get(row.grade_id, []),
+        }.get(row.target_kind, [])
+        for student_id in targets:
+            link = Link(row.line, row.target_kind, row.person_id, str(row.person))
+            # The class and grade leaders are part of the chain; the line counts as covered through
+            # a named person for the student (包人) or their place of residence (包村/包乡镇).
+            if row.target_kind in (R.TargetKind.CLASSROOM, R.TargetKind.GRADE):
+                found[student_id].education.append(dataclasses.replace(link, line="leader"))
+            else:
+                getattr(found[student_id], row.line).append(link)
+    plans = ReturnPlan.objects.filter(
+        is_current=True, case__student_id__in=found, case__status__in=DropoutCase.OPEN_STATUSES
+    ).select_related("case", "school_leader", "class_teacher", "township_cadre", "village_cadre")
+    for plan in plans:
+        chain = found[plan.case.student_id]
+        for person in (plan.school_leader, plan.class_teacher):
+            chain.education.append(Link(R.Line.EDUCATION, "plan", person.pk, str(person)))
+        for person in (plan.township_cadre, plan.village_cadre):
+            if person is not None:
+                chain.administrative.append(Link(R.Line.ADMINISTRATIVE, "plan", person.pk, str(person)))
+    return found
+
+
+def covered(chain: Chain, line: str) -> bool:
+    """Covered on ``line`` (the module docstring): a named person or a place row, not a class leader."""
+    return any(link.line == line for link in getattr(chain, line))
+
+
+@dataclasses.dataclass
+class StudentGap:
+    student: Student
+    reasons: list[str]  # "red", "orange", "case"
+    missing: list[str]  # lines nobody covers
+    chain: Chain
+
+
+@dataclasses.dataclass
+class Gaps:
+    school_year: SchoolYear | None
+    students: list[StudentGap]
+    classrooms: list[Classroom]
+
+    @property
+    def count(self) -> int:
+        return len(self.students) + len(self.classrooms)
+
+
+def gaps(user, *, school=None, school_year: SchoolYear | None = None) -> Gaps:
+    """At-risk students and open cases nobody covers on a line, and classes with no leader, in scope."""
+    students = scoping.students_visible_to(user)
+    classrooms = scoping.classrooms_visible_to(user)
+    if not scoping.scope_for(user).county_level:
+        # A class teacher or cadre sees their students' chains, but the gap list is the managers'.
+        students = students.filter(school__in=scoping.managed_schools(user))
+        classrooms = classrooms.filter(grade__school__in=scoping.managed_schools(user))
+    if school:
+        students = students.filter(school_id=school)
+        classrooms = classrooms.filter(grade__school_id=school)
+    if school_year is None:
+        first = scoping.managed_schools(user).values_list("county_id", flat=True).first()
+        if first is None:
+            return Gaps(None, [], [])
+        from .services import school_year_for
+
+        school_year = school_year_for(first)
+    reasons: dict[int, set[str]] = defaultdict(set)
+    flagged = RiskFlag.objects.filter(
+        status__in=RiskFlag.OPEN_STATUSES, level__in=AT_RISK_LEVELS, student__status=Student.Status.ENROLLED
+    ).filter(student__in=students)
+    for student_id, level in flagged.values_list("student_id", "level"):
+        reasons[student_id].add(level)
+    cases = DropoutCase.objects.filter(status__in=DropoutCase.OPEN_STATUSES, student__in=students)
+    for student_id in cases.values_list("student_id", flat=True):
+        reasons[student_id].add("case")
+    at_risk = list(Student.objects.filter(pk__in=reasons).select_related("school", "classroom").order_by("pk"))
+    found = chains(at_risk, school_year)
+    student_gaps = []
+    for student in at_risk:
+        chain = found[student.pk]
+        missing = [line for line in R.Line.values if not covered(chain, line)]
+        if missing:
+            order = ["case", "red", "orange"]
+            student_gaps.append(StudentGap(student, [r for r in order if r in reasons[student.pk]], missing, chain))
+    led = Responsibility.objects.filter(school_year=school_year)
+    leaderless = list(
+        classrooms.exclude(pk__in=led.filter(target_kind=R.TargetKind.CLASSROOM).values("classroom_id"))
+        .exclude(grade_id__in=led.filter(target_kind=R.TargetKind.GRADE).values("grade_id"))
+        .select_related("grade__school")
+        .order_by("grade__school__code", "grade__level", "number")
+    )
+    return Gaps(school_year, student_gaps, leaderless)
