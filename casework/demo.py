@@ -151,12 +151,13 @@ def _story(planned: Planned, school_days: list[dt.date], as_of: dt.date, rng: ra
     t, state = planned.days, planned.state
     confirmed = state not in UNCONFIRMED
     absences = {}
+    unknown_days = rng.randint(1, 2)  # the reason is unknown at first, then the family says
     for n, day in enumerate(d for d in school_days if t["away"] <= d <= as_of):
         if day > t["verified"] and confirmed:
             break  # off the roll from the day after the confirmation
         if day > t["verified"] and state == "dismissed":
             absences[day] = ("sick", "住院治疗(有医院证明)", True)
-        elif n < 1 + (planned.student_id % 2):
+        elif n < unknown_days:
             absences[day] = ("unknown", rng.choice(UNKNOWN_NOTES), False)
         else:
             absences[day] = ("unexcused", rng.choice(UNEXCUSED_NOTES), True)
