@@ -1,3 +1,7 @@
-"""Pages of accountability/matrix (included by accountability/urls.py)."""
+"""Pages of the 包保 matrix (included by accountability/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("matrix/", views.matrix_page, name="matrix")]
