@@ -6,3 +6,8 @@ class AccountabilityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accountability"
     verbose_name = _("责任与督导")
+
+    def ready(self) -> None:
+        from .findings import hooks as finding_hooks
+
+        finding_hooks.ready()  # reminders' reason checks, the Celery task

@@ -263,6 +263,17 @@ def taught_classroom_q(scope: Scope, field: str = "classroom_id") -> Q:
     return Q(**{f"{field}__in": scope.classroom_ids}) if scope.classroom_ids else _never()
 
 
+def residence_q(scope: Scope, township_field: str, village_field: str | None = None) -> Q:
+    """``township_field`` is one of the cadre's townships (or ``village_field`` one of their villages,
+    or a village of their townships) — the administrative line's places; nothing for everyone else."""
+    q = _never()
+    if scope.township_ids:
+        q |= Q(**{f"{township_field}__in": scope.township_ids})
+    if village_field and scope.village_ids:
+        q |= Q(**{f"{village_field}__in": scope.village_ids})
+    return q
+
+
 def student_q(scope: Scope, prefix: str = "") -> Q:
     """Q over Student (or over a model reaching Student through ``prefix``, e.g. 'student__')."""
     if scope.superuser:

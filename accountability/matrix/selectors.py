@@ -36,16 +36,9 @@ def responsibilities_visible_to(user) -> QuerySet[Responsibility]:
     if scope.superuser:
         return Responsibility.objects.all()
     q = Q(person=user) | scoping.county_q(scope, "county_id") | scoping.led_school_q(scope, "owner_school_id")
-    if scope.classroom_ids:
-        q |= Q(classroom_id__in=scope.classroom_ids) | Q(student__classroom_id__in=scope.classroom_ids)
-    if scope.township_ids:
-        q |= (
-            Q(township_id__in=scope.township_ids)
-            | Q(village__township_id__in=scope.township_ids)
-            | Q(student__village__township_id__in=scope.township_ids)
-        )
-    if scope.village_ids:
-        q |= Q(village_id__in=scope.village_ids) | Q(student__village_id__in=scope.village_ids)
+    q |= scoping.taught_classroom_q(scope, "classroom_id") | scoping.taught_classroom_q(scope, "student__classroom_id")
+    q |= scoping.residence_q(scope, "township_id") | scoping.residence_q(scope, "village__township_id", "village_id")
+    q |= scoping.residence_q(scope, "student__village__township_id", "student__village_id")
     return Responsibility.objects.filter(q)
 
 

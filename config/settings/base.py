@@ -260,6 +260,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "casework.tasks.daily_case_deadlines",
         "schedule": crontab(hour=7, minute=0),
     },
+    "daily-finding-reminders": {  # 通报整改 past their deadline: remind the principals and the issuer
+        "task": "accountability.findings.tasks.remind_overdue_findings",
+        "schedule": crontab(hour=7, minute=10),
+    },
 }
 
 LOGGING = {
