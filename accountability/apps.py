@@ -11,3 +11,10 @@ class AccountabilityConfig(AppConfig):
         from .findings import hooks as finding_hooks
 
         finding_hooks.ready()  # reminders' reason checks, the Celery task
+
+        from students import notifications
+
+        from .signoffs.selectors import signoff_reminders_done
+
+        for kind in ("signoff_signed", "signoff_returned"):
+            notifications.reason_check(kind)(signoff_reminders_done)

@@ -27,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accountability.signoffs import services as signoffs
 from students import scoping
 from students.errors import Conflict, InvalidInput, InvalidTransition, OutOfScope
 from students.models import Classroom, School
@@ -170,7 +171,12 @@ def mark_failed(run_id: int, error: str) -> None:
 
 @transaction.atomic
 def sign_run(*, user, run_id, note: str = "") -> ReportSignature:
-    """The principal signs off a finished school weekly report of their school, once."""
+    """The principal signs off a finished school weekly report of their school, once.
+
+    The signature is the school's weekly sign-off too: in the same transaction the school's week is
+    signed through accountability (pending or returned → signed; a week already signed or received is
+    left as it is). A week that is not over yet cannot be signed (400), so neither can its report.
+    """
     run = (
         ReportRun.objects.select_for_update()
         .filter(pk__in=selectors.runs_visible_to(user).values("pk"))
@@ -187,11 +193,14 @@ def sign_run(*, user, run_id, note: str = "") -> ReportSignature:
         raise InvalidTransition("您的岗位不能签发该报表(须本校校长)")
     if ReportSignature.objects.filter(run=run).exists():
         raise Conflict("该报表已签发")
+    note = (note or "")[:300]
     try:
         with transaction.atomic():
-            return ReportSignature.objects.create(run=run, user=user, note=(note or "")[:300])
+            signature = ReportSignature.objects.create(run=run, user=user, note=note)
     except IntegrityError as exc:
         raise Conflict("该报表已签发") from exc
+    signoffs.sign_week(user=user, school_id=run.scope_id, week=run.period, note=note, if_not_signed=True)
+    return signature
 
 
 # --- ledger exports ---------------------------------------------------------------------------
