@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("reporting.api_urls_reports")),
     path("api/v1/", include("reporting.api_urls_ledgers")),
     path("api/v1/", include("accountability.api_urls")),
+    path("api/v1/", include("reporting.api_urls_compliance")),
     # The API's description is for signed-in users only (session or token), like the API itself.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path(
