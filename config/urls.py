@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("reporting.urls_reports")),
     path("", include("reporting.urls_ledgers")),
     path("", include("reporting.urls_dashboards")),
+    path("", include("reporting.urls_compliance")),
     path("", include("students.urls")),
 ]
 # No route serves MEDIA_ROOT, in any mode: generated reports and ledgers are downloaded only through

@@ -13,10 +13,15 @@ from urllib.parse import quote_plus
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from accountability.findings import selectors as finding_selectors
+from accountability.matrix import selectors as matrix_selectors
+from accountability.signoffs import selectors as signoff_selectors
+from accountability.signoffs import weeks
 from casework.models import DropoutCase
 from casework.services import DUE_LABELS
 from students.calendar import unknown_years
@@ -207,6 +212,7 @@ def school_dashboard(request):
                 "flags": urls("risk-flags", school=school_id),
             },
             "reports": _report_rows(board.reports, ReportRun.ScopeType.SCHOOL, school_id, ReportRun.Kind.SCHOOL_WEEKLY),
+            "accountability": accountability_strip(request.user, school_id),
             "charts": charts,
             "formulas": metrics.FORMULAS,
         },
@@ -336,6 +342,7 @@ def county_dashboard(request):
             "board": board,
             # Years of the county's terms whose holidays nobody knows: the bureau is asked to enter them.
             "unknown_calendar_years": unknown_years(board.county.pk, today=board.week.today),
+            "accountability": accountability_strip(request.user),
             "total": board.total,
             "rows": rows,
             "townships": townships,
@@ -354,3 +361,28 @@ def county_dashboard(request):
             "formulas": metrics.FORMULAS,
         },
     )
+
+
+# --- accountability on both dashboards -----------------------------------------------------------
+
+
+def accountability_strip(user, school_id: int | None = None) -> dict:
+    """Gaps in the 包保 matrix, findings awaiting rectification, and last week's sign-offs, with links."""
+    gaps = matrix_selectors.gap_count(user, school=school_id)
+    counts = finding_selectors.finding_counts(user, school_id)
+    week = weeks.last_finished_week(timezone.localdate())
+    board = signoff_selectors.week_board(user, week)
+    rows = [row for row in board.rows if school_id is None or row.school.pk == school_id]
+    return {
+        "gaps": gaps,
+        "gaps_url": link("accountability:matrix", school=school_id),
+        "findings_open": counts["open"],
+        "findings_overdue": counts["overdue"],
+        "findings_url": link("accountability:findings", school=school_id),
+        "week": week,
+        "signed": sum(1 for row in rows if row.status in ("signed", "received")),
+        "schools": len(rows),
+        "late": sum(1 for row in rows if row.late or row.overdue),
+        "signoffs_url": link("accountability:signoffs", week=week),
+        "compliance_url": link("compliance", school=school_id),
+    }

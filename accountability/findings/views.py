@@ -205,6 +205,13 @@ def finding_new(request):
         "period": "",
         "due_on": services.default_due_on(county_id).isoformat() if county_id else "",
     }
+    if request.GET.get("metric"):  # one click from a metric that misses its target (the compliance page)
+        values |= {
+            "source": Finding.Source.METRIC,
+            "metric": request.GET.get("metric", "")[:40],
+            "period": request.GET.get("period", "")[:30],
+            "facts": request.GET.get("facts", "")[:500],
+        }
     status = 200
     if request.method == "POST":
         posted = request.POST

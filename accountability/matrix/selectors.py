@@ -17,7 +17,7 @@ who is not covered on a line, or a class with no leader.
 import dataclasses
 from collections import defaultdict
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from casework.models import DropoutCase, ReturnPlan
 from students import scoping
@@ -26,7 +26,6 @@ from students.models import Classroom, RiskFlag, RiskLevel, SchoolYear, Student
 from ..models import LeadingGroup, Responsibility
 
 R = Responsibility
-AT_RISK_LEVELS = (RiskLevel.RED, RiskLevel.ORANGE)
 
 
 def responsibilities_visible_to(user) -> QuerySet[Responsibility]:
@@ -83,7 +82,8 @@ class Chain:
 
     @property
     def missing(self) -> list[str]:
-        return [line for line in R.Line.values if not getattr(self, line)]
+        """Lines with nobody on them (class and grade leaders shown in the chain do not cover a student)."""
+        return [line for line in R.Line.values if not any(link.line == line for link in getattr(self, line))]
 
 
 def chains(students: list[Student], school_year: SchoolYear) -> dict[int, Chain]:
@@ -141,11 +141,6 @@ def chains(students: list[Student], school_year: SchoolYear) -> dict[int, Chain]
     return found
 
 
-def covered(chain: Chain, line: str) -> bool:
-    """Covered on ``line`` (the module docstring): a named person or a place row, not a class leader."""
-    return any(link.line == line for link in getattr(chain, line))
-
-
 @dataclasses.dataclass
 class StudentGap:
     student: Student
@@ -165,47 +160,94 @@ class Gaps:
         return len(self.students) + len(self.classrooms)
 
 
-def gaps(user, *, school=None, school_year: SchoolYear | None = None) -> Gaps:
-    """At-risk students and open cases nobody covers on a line, and classes with no leader, in scope."""
-    students = scoping.students_visible_to(user)
-    classrooms = scoping.classrooms_visible_to(user)
-    if not scoping.scope_for(user).county_level:
-        # A class teacher or cadre sees their students' chains, but the gap list is the managers'.
-        students = students.filter(school__in=scoping.managed_schools(user))
-        classrooms = classrooms.filter(grade__school__in=scoping.managed_schools(user))
+def _scope(user, school, school_year: SchoolYear | None):
+    """The students and classes whose gaps the user manages (the bureau's county, a principal's school),
+    and the school year (default: the current one of the user's county)."""
+    managed = scoping.managed_schools(user)
+    students = scoping.students_visible_to(user).filter(school__in=managed)
+    classrooms = scoping.classrooms_visible_to(user).filter(grade__school__in=managed)
     if school:
         students = students.filter(school_id=school)
         classrooms = classrooms.filter(grade__school_id=school)
     if school_year is None:
-        first = scoping.managed_schools(user).values_list("county_id", flat=True).first()
-        if first is None:
-            return Gaps(None, [], [])
-        from .services import school_year_for
+        county_id = managed.values_list("county_id", flat=True).first()
+        if county_id is not None:
+            from .services import school_year_for
 
-        school_year = school_year_for(first)
-    reasons: dict[int, set[str]] = defaultdict(set)
-    flagged = RiskFlag.objects.filter(
-        status__in=RiskFlag.OPEN_STATUSES, level__in=AT_RISK_LEVELS, student__status=Student.Status.ENROLLED
-    ).filter(student__in=students)
-    for student_id, level in flagged.values_list("student_id", "level"):
-        reasons[student_id].add(level)
-    cases = DropoutCase.objects.filter(status__in=DropoutCase.OPEN_STATUSES, student__in=students)
-    for student_id in cases.values_list("student_id", flat=True):
-        reasons[student_id].add("case")
-    at_risk = list(Student.objects.filter(pk__in=reasons).select_related("school", "classroom").order_by("pk"))
-    found = chains(at_risk, school_year)
-    student_gaps = []
-    for student in at_risk:
-        chain = found[student.pk]
-        missing = [line for line in R.Line.values if not covered(chain, line)]
-        if missing:
-            order = ["case", "red", "orange"]
-            student_gaps.append(StudentGap(student, [r for r in order if r in reasons[student.pk]], missing, chain))
+            school_year = school_year_for(county_id)
+    return students, classrooms, school_year
+
+
+def _covered(line: str, school_year: SchoolYear) -> Exists | Q:
+    """Whether a Student is covered on ``line`` (the module docstring), as an SQL condition."""
+    rows = Responsibility.objects.filter(school_year=school_year, line=line)
+    named = Exists(rows.filter(target_kind=R.TargetKind.STUDENT, student=OuterRef("pk")))
+    planned = Exists(
+        ReturnPlan.objects.filter(
+            is_current=True, case__status__in=DropoutCase.OPEN_STATUSES, case__student=OuterRef("pk")
+        )
+    )
+    if line == R.Line.EDUCATION:
+        return named | planned
+    village = Exists(rows.filter(target_kind=R.TargetKind.VILLAGE, village=OuterRef("village_id")))
+    township = Exists(rows.filter(target_kind=R.TargetKind.TOWNSHIP, township=OuterRef("village__township_id")))
+    return named | village | township | planned
+
+
+def _flagged(level: str) -> Exists:
+    return Exists(RiskFlag.objects.filter(student=OuterRef("pk"), status__in=RiskFlag.OPEN_STATUSES, level=level))
+
+
+def gap_students(students: QuerySet[Student], school_year: SchoolYear) -> QuerySet[Student]:
+    """The one definition of a student gap: at risk (an open red or orange warning while enrolled, or
+    an open case) and not covered on a line; annotated with the reasons and the lines covered."""
+    enrolled = Q(status=Student.Status.ENROLLED)
+    open_case = Exists(DropoutCase.objects.filter(student=OuterRef("pk"), status__in=DropoutCase.OPEN_STATUSES))
+    return (
+        students.annotate(
+            red=_flagged(RiskLevel.RED),
+            orange=_flagged(RiskLevel.ORANGE),
+            has_case=open_case,
+            education=_covered(R.Line.EDUCATION, school_year),
+            administrative=_covered(R.Line.ADMINISTRATIVE, school_year),
+        )
+        .filter((enrolled & (Q(red=True) | Q(orange=True))) | Q(has_case=True))
+        .filter(Q(education=False) | Q(administrative=False))
+    )
+
+
+def leaderless(classrooms: QuerySet[Classroom], school_year: SchoolYear) -> QuerySet[Classroom]:
     led = Responsibility.objects.filter(school_year=school_year)
-    leaderless = list(
-        classrooms.exclude(pk__in=led.filter(target_kind=R.TargetKind.CLASSROOM).values("classroom_id"))
-        .exclude(grade_id__in=led.filter(target_kind=R.TargetKind.GRADE).values("grade_id"))
+    return classrooms.exclude(pk__in=led.filter(target_kind=R.TargetKind.CLASSROOM).values("classroom_id")).exclude(
+        grade_id__in=led.filter(target_kind=R.TargetKind.GRADE).values("grade_id")
+    )
+
+
+def gap_count(user, *, school=None, school_year: SchoolYear | None = None) -> int:
+    """How many gaps :func:`gaps` lists (two counting queries, for the dashboards)."""
+    students, classrooms, school_year = _scope(user, school, school_year)
+    if school_year is None:
+        return 0
+    return gap_students(students, school_year).count() + leaderless(classrooms, school_year).count()
+
+
+def gaps(user, *, school=None, school_year: SchoolYear | None = None) -> Gaps:
+    """At-risk students and open cases nobody covers on a line, and classes with no leader, in scope."""
+    students, classrooms, school_year = _scope(user, school, school_year)
+    if school_year is None:
+        return Gaps(None, [], [])
+    found = list(gap_students(students, school_year).select_related("school", "classroom").order_by("pk"))
+    people = chains(found, school_year)
+    student_gaps = []
+    for student in found:
+        reasons = [
+            name for name, on in (("case", student.has_case), ("red", student.red), ("orange", student.orange)) if on
+        ]
+        missing = [line for line in R.Line.values if not getattr(student, line)]
+        student_gaps.append(StudentGap(student, reasons, missing, people[student.pk]))
+    rooms = list(
+        leaderless(classrooms, school_year)
         .select_related("grade__school")
         .order_by("grade__school__code", "grade__level", "number")
     )
-    return Gaps(school_year, student_gaps, leaderless)
+    return Gaps(school_year, student_gaps, rooms)

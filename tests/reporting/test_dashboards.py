@@ -458,9 +458,10 @@ def count_queries(client, url) -> int:
 
 
 # Session, user, posts, the school / county list, metrics.collect (9), then one query each for the
-# trend, joint-persuasion cases, overdue cases (or owners), flags and the week's report runs.
-SCHOOL_QUERIES = 18
-COUNTY_QUERIES = 18
+# trend, joint-persuasion cases, overdue cases (or owners), flags and the week's report runs; and
+# the 督导 strip: the matrix's gaps (students, classes), the findings' counts, last week's sign-offs.
+SCHOOL_QUERIES = 21
+COUNTY_QUERIES = 21
 
 
 @pytest.mark.parametrize(
@@ -485,7 +486,7 @@ def test_bench_dashboards_times_both_dashboards(county):
     assert set(results) == {"school", "school_uncached", "county", "county_uncached"}
     for row in results.values():
         assert 0 < row["p50"] <= row["p95"] <= row["max"]
-        assert 0 < row["queries"] <= 20
+        assert 0 < row["queries"] <= 30
         assert row["requests"] == 9
         assert len(row["round_p95"]) == 3
         assert row["p95"] == sorted(row["round_p95"])[1]  # the median round decides
