@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accountability.matrix.api_urls")),
     path("", include("accountability.findings.api_urls")),
     path("", include("accountability.signoffs.api_urls")),
+    path("", include("accountability.pledges.api_urls")),
 ]

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("accountability.matrix.urls")),
     path("", include("accountability.findings.urls")),
     path("", include("accountability.signoffs.urls")),
+    path("", include("accountability.pledges.urls")),
 ]
