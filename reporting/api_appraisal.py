@@ -26,6 +26,8 @@ def appraisal_period(user, params) -> tuple[dt.date, dt.date, str]:
     """The term or school year asked for, in a county the user works in; up to today when it is running."""
     counties = scoping.post_county_ids(user)
     today = timezone.localdate()
+    if not counties.exists():  # no post in any county: nothing to appraise (answered empty)
+        return today, today, ""
     year_id, term_id = as_id(params.get("school_year"), "学年"), as_id(params.get("term"), "学期")
     if year_id:
         year = SchoolYear.objects.filter(pk=year_id, county_id__in=counties).first()
@@ -62,6 +64,8 @@ class AppraisalXlsxView(APIView):
         start, end, label = appraisal_period(request.user, request.query_params)
         school = as_id(request.query_params.get("school"), "学校")
         found = appraisal.for_user(request.user, start, end, label=label, school=school)
+        if not found.schools and not found.people:
+            raise OutOfScope("没有可下载的考核")
         content = appraisal.workbook(found, scope_name=scoping.scope_name(request.user), exported_by=str(request.user))
         services.log_download(
             request.user,

@@ -459,7 +459,9 @@ def period_for(county_id: int | None, *, period: str = "", start: str = "", end:
     if period and period != "term":
         return periods.period_bounds(period)
     today = timezone.localdate()
-    term = cached_school_calendar(county_id).term_of(today) if county_id else None
+    if county_id is None:  # no post in any county: nothing to measure (for_user answers empty)
+        return today, today
+    term = cached_school_calendar(county_id).term_of(today)
     if term is None:
         raise InvalidInput("今天不在学期内,请选择期间(如 2026-W47、2026-11 或起止日期)")
     return term[0], min(term[1], today)

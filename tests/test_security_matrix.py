@@ -16,6 +16,7 @@ A case action checks the case's scope before its input, so an empty body from so
 see the case is a 404 like any other (casework.api.DropoutCaseViewSet.initial).
 """
 
+import re
 import shlex
 
 import pytest
@@ -54,6 +55,16 @@ ARGS = {
     "risk-flag-detail": ["flag"],
     "risk-flag-action": ["flag", "acknowledge"],
     "api-ledger-download": ["dropouts"],
+    "api-finding-attachment": ["finding", "attachment"],
+    "api-pledge-template-detail": ["principal_teacher"],
+    "accountability:finding": ["finding"],
+    "accountability:finding-action": ["finding", "answer"],
+    "accountability:finding-attachment": ["finding", "attachment"],
+    "accountability:signoff-receive": ["signoff"],
+    "accountability:signoff-return": ["signoff"],
+    "accountability:pledge": ["pledge"],
+    "accountability:pledge-scan": ["pledge"],
+    "accountability:pledge-print": ["pledge"],
 }
 NOT_ROUTES = {"healthz", "favicon", "set_language", "login", "logout", "api-root", "load-bare-attendance"}
 
@@ -67,6 +78,52 @@ def _line(spec: str) -> dict[str, str]:
 
 # What a GET answers. Pages answer anonymous users with the login page; the API with 401.
 READ = {
+    # Accountability (issue 13): a 包保 row (teacher for student a0), school 1's leading group, a finding
+    # of school 1 answered with evidence, school 1's signed week, a signed principal → teacher pledge.
+    "accountability:matrix": "anon=login all=200",
+    "accountability:findings": "anon=login all=200",
+    "accountability:finding-new": "anon=login all=404 bureau=200",
+    "accountability:finding": "anon=login all=404 bureau=200 principal=200",
+    "accountability:finding-action": "anon=login all=405",
+    "accountability:finding-attachment": "anon=login all=404 bureau=200 principal=200",
+    "accountability:signoffs": "anon=login all=404 bureau=200 principal=200 principal2=200",
+    "accountability:signoff-sign": "anon=login all=405",
+    "accountability:signoff-receive": "anon=login all=405",
+    "accountability:signoff-return": "anon=login all=405",
+    "accountability:pledges": "anon=login all=200",
+    "accountability:pledge-templates": "anon=login all=404 bureau=200",
+    "accountability:pledge": "anon=login all=404 bureau=200 principal=200 teacher=200",
+    "accountability:pledge-scan": "anon=login all=404 bureau=200 principal=200 teacher=200",
+    "accountability:pledge-print": "anon=login all=404 bureau=200 principal=200 teacher=200",
+    "compliance": "anon=login all=200",
+    "appraisal": "anon=login all=200",
+    "api-responsibility-list": "anon=401 all=200",
+    "api-responsibility-detail": "anon=401 all=404 bureau=200 principal=200 teacher=200 cadre=200",
+    "api-responsibility-gaps": "anon=401 all=200",
+    "api-leading-group-list": "anon=401 all=200",
+    "api-leading-group-detail": "anon=401 all=200 principal2=404 outsider=404",
+    "api-finding-list": "anon=401 all=200",
+    "api-finding-detail": "anon=401 all=404 bureau=200 principal=200",
+    "api-finding-answer": "anon=401 all=405",
+    "api-finding-accept": "anon=401 all=405",
+    "api-finding-return": "anon=401 all=405",
+    "api-finding-attachment": "anon=401 all=404 bureau=200 principal=200",
+    "api-teacher-fault-list": "anon=401 all=200",
+    "api-signoff-list": "anon=401 all=200",
+    "api-signoff-detail": "anon=401 all=404 bureau=200 principal=200",
+    "api-signoff-sign": "anon=401 all=405",
+    "api-signoff-receive": "anon=401 all=405",
+    "api-signoff-return": "anon=401 all=405",
+    "api-signoff-board": "anon=401 all=200",
+    "api-pledge-list": "anon=401 all=200",
+    "api-pledge-detail": "anon=401 all=404 bureau=200 principal=200 teacher=200",
+    "api-pledge-scan": "anon=401 all=404 bureau=200 principal=200 teacher=200",
+    "api-pledge-unsigned": "anon=401 all=404 bureau=200 principal=200 principal2=200",
+    "api-pledge-template-list": "anon=401 all=404 bureau=200",
+    "api-pledge-template-detail": "anon=401 all=404 bureau=200",
+    "api-compliance": "anon=401 all=200",
+    "api-appraisals": "anon=401 all=200",
+    "api-appraisals-xlsx": "anon=401 all=200 cadre=404 outsider=404",
     "api-attendance-detail": "anon=401 all=404 bureau=200 principal=200 teacher=200",
     "api-attendance-list": "anon=401 all=200",
     "api-attendance-missing": "anon=401 all=200",
@@ -147,6 +204,29 @@ READ = {
 }
 # What a POST with an empty body answers (deny: 403/404; ok: it got through to the action's checks).
 WRITE = {
+    "accountability:matrix": "anon=login all=deny bureau=ok principal=ok principal2=ok",
+    "accountability:finding-new": "anon=login all=deny bureau=ok",
+    "accountability:finding-action": "anon=login all=deny bureau=ok principal=ok",
+    "accountability:signoff-sign": "anon=login all=deny principal=ok principal2=ok",
+    "accountability:signoff-receive": "anon=login all=deny bureau=ok principal=ok",
+    "accountability:signoff-return": "anon=login all=deny bureau=ok principal=ok",
+    "accountability:pledges": "anon=login all=ok cadre=deny outsider=deny",
+    "accountability:pledge-templates": "anon=login all=deny bureau=ok",
+    "accountability:pledge": "anon=login all=deny bureau=ok principal=ok teacher=ok",
+    "api-responsibility-list": "anon=401 all=ok",
+    "api-responsibility-detail": "anon=401 all=deny bureau=405 principal=405 teacher=405 cadre=405",
+    "api-leading-group-list": "anon=401 all=ok",
+    "api-finding-list": "anon=401 all=deny bureau=ok",
+    "api-finding-answer": "anon=401 all=deny bureau=ok principal=ok",
+    "api-finding-accept": "anon=401 all=deny bureau=ok principal=ok",
+    "api-finding-return": "anon=401 all=deny bureau=ok principal=ok",
+    "api-teacher-fault-list": "anon=401 all=deny bureau=ok",
+    "api-signoff-sign": "anon=401 all=ok",
+    "api-signoff-receive": "anon=401 all=deny bureau=ok principal=ok",
+    "api-signoff-return": "anon=401 all=deny bureau=ok principal=ok",
+    "api-pledge-list": "anon=401 all=ok cadre=deny outsider=deny",
+    "api-pledge-scan": "anon=401 all=deny bureau=ok principal=ok teacher=ok",
+    "api-pledge-template-detail": "anon=401 all=deny bureau=405",
     "api-attendance-list": "anon=401 all=ok",
     "api-case-activities": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
     "api-case-close": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
@@ -209,7 +289,8 @@ WRITE = {
 
 
 @pytest.fixture
-def objects(world, term, today):
+def objects(world, term, today, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     student = world.students_a[0]
     case = build_case(world, student, "returned", day=today)
     report(world.class_a, today, [], by=world.teacher)
@@ -230,6 +311,47 @@ def objects(world, term, today):
         "classroom": world.class_a.pk,
         "flag": f.RiskFlagFactory(student=student).pk,
         "run": run.pk,
+        **accountability_objects(world, term, student),
+    }
+
+
+def accountability_objects(world, term, student) -> dict:
+    """Issue 13's objects, each of school 1, made through their services."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accountability.findings import services as findings
+    from accountability.matrix import services as matrix
+    from accountability.pledges import services as pledges
+    from accountability.signoffs import services as signoffs
+
+    def pdf():
+        return SimpleUploadedFile("证明.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n", content_type="application/pdf")
+
+    row = matrix.add_responsibility(
+        user=world.principal, person_id=world.teacher.pk, line="education", target_kind="student", target_id=student.pk
+    )
+    group = matrix.save_leading_group(
+        user=world.principal, school_id=world.school.pk, leader_id=world.principal.pk, members=[]
+    )
+    finding = findings.issue_finding(user=world.bureau, school_id=world.school.pk, facts="日报不按时")
+    findings.answer_finding(user=world.principal, finding_id=finding.pk, answer="已整改", files=[pdf()])
+    week = signoffs.sign_week(user=world.principal, school_id=world.school.pk, week="2026-W47")
+    pledge = pledges.create_pledge(
+        user=world.principal,
+        kind="principal_teacher",
+        school_id=world.school.pk,
+        term_id=term.pk,
+        party_a_id=world.principal.pk,
+        party_b_id=world.teacher.pk,
+    )
+    pledges.record_signature(user=world.principal, pledge_id=pledge.pk, signed_on=term.start_date, scan=pdf())
+    return {
+        "responsibility": row.pk,
+        "leading_group": group.pk,
+        "finding": finding.pk,
+        "attachment": finding.attachments.get().pk,
+        "signoff": week.pk,
+        "pledge": pledge.pk,
     }
 
 
@@ -237,14 +359,15 @@ def page_routes() -> dict[str, str]:
     """Named routes outside the admin: name → pattern."""
     found: dict[str, str] = {}
 
-    def walk(patterns, prefix=""):
+    def walk(patterns, prefix="", namespace=""):
         for entry in patterns:
             if isinstance(entry, URLResolver):
                 if str(entry.pattern).startswith("admin/"):
                     continue
-                walk(entry.url_patterns, prefix + str(entry.pattern))
+                inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                walk(entry.url_patterns, prefix + str(entry.pattern), inner)
             elif isinstance(entry, URLPattern) and entry.name and entry.name not in NOT_ROUTES:
-                found[entry.name] = prefix + str(entry.pattern)
+                found[namespace + entry.name] = prefix + str(entry.pattern)
 
     walk(get_resolver().url_patterns)
     return found
@@ -265,6 +388,11 @@ API_OBJECTS = {
     "api-classroom-": "classroom",
     "api-student-": "student",
     "api-attendance-": "daily_report",
+    "api-responsibility-": "responsibility",
+    "api-leading-group-": "leading_group",
+    "api-finding-": "finding",
+    "api-signoff-": "signoff",
+    "api-pledge-": "pledge",
 }
 
 
@@ -313,13 +441,16 @@ def record_write(name: str, pattern: str, objects: dict, client_factory) -> dict
     return answers
 
 
+PATH_SAMPLES = {"name": "dropouts", "kind": "principal_teacher"}  # path parameters that are not ids
+
+
 def missing_expectations(routes: dict[str, str], operations: set[tuple[str, str]]) -> list[str]:
     """Routes without a READ line, and API writes whose route has no WRITE line."""
     missing = [f"GET {name}" for name in sorted(routes) if name not in READ]
     for path, method in sorted(operations):
         if method == "GET":
             continue
-        match = resolve(path.replace("{id}", "1").replace("{name}", "dropouts"))
+        match = resolve(re.sub(r"\{(\w+)\}", lambda found: PATH_SAMPLES.get(found[1], "1"), path))
         if match.url_name not in WRITE:
             missing.append(f"{method} {path} ({match.url_name})")
     return missing

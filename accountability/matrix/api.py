@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from students.api_common import parse_input
-from students.errors import as_id
+from students.errors import OutOfScope, as_id
 
 from ..models import LeadingGroup, LeadingGroupMember, Responsibility
 from . import selectors, services
@@ -111,6 +111,13 @@ class ResponsibilityViewSet(
             person=as_id(params.get("person"), "责任人"),
         )
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A row the user cannot see is not found, whatever the method: scope before anything else.
+        pk = kwargs.get("pk")
+        if pk and not selectors.responsibilities_visible_to(request.user).filter(pk=pk).exists():
+            raise OutOfScope("包保责任不存在")
+
     @extend_schema(request=ResponsibilityIn, responses={201: ResponsibilityOut})
     def create(self, request):
         data = parse_input(ResponsibilityIn, request.data)
@@ -191,6 +198,12 @@ class LeadingGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         if school:
             qs = qs.filter(school_id=school)
         return qs.prefetch_related("members__user").order_by("school_id", "-school_year__start_date")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        pk = kwargs.get("pk")
+        if pk and not selectors.leading_groups_visible_to(request.user).filter(pk=pk).exists():
+            raise OutOfScope("领导小组不存在")
 
     @extend_schema(request=LeadingGroupIn, responses={200: LeadingGroupOut})
     def create(self, request):
