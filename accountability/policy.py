@@ -11,6 +11,7 @@ def policy_for(county_id: int) -> AccountabilityPolicy:
         try:
             with transaction.atomic():
                 policy = AccountabilityPolicy.objects.create(county_id=county_id)
+            policy.refresh_from_db()  # the defaults as the database typed them (report_by is a time)
         except IntegrityError:
             policy = AccountabilityPolicy.objects.get(county_id=county_id)
     return policy

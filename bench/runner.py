@@ -20,7 +20,7 @@ and so is the process (a full garbage collection, then ``gc.freeze()`` of what i
 
 Sections (one module each): seed (:mod:`bench.seed`), attendance and nightly
 (:mod:`bench.attendance`), roster (:mod:`bench.roster`), reports (:mod:`bench.reports`), ledger
-(:mod:`bench.ledgers`), dashboards (:mod:`bench.dashboards`).
+(:mod:`bench.ledgers`), dashboards (:mod:`bench.dashboards`), accountability (:mod:`bench.accountability`).
 """
 
 import gc
@@ -35,6 +35,7 @@ from django.test.utils import override_settings
 from students.demo.county import has_demo_data
 from students.demo.logins import table
 
+from .accountability import bench_accountability
 from .attendance import bench_attendance, bench_nightly
 from .core import BenchContext, BenchResult, Section, checkpoint, vacuum
 from .dashboards import bench_dashboards
@@ -52,6 +53,7 @@ SECTIONS: list[tuple[str, Section]] = [
     ("reports", bench_reports),
     ("ledger", bench_ledger),
     ("dashboards", bench_dashboards),
+    ("accountability", bench_accountability),
 ]
 SECTION_NAMES = [name for name, _section in SECTIONS]
 

@@ -107,9 +107,10 @@ def appraise(result: compliance.Compliance, *, label: str = "") -> Appraisals:
         school_id__in=school_ids, issued_on__range=(start, end)
     ).values_list("school_id", "status", "metric"):
         findings.setdefault(school_id, []).append((status, metric))
+    policies = {county_id: policy_for(county_id) for county_id in set(county_of.values())}
     schools = []
     for row in result.schools:
-        policy = policy_for(county_of[row.key])
+        policy = policies[county_of[row.key]]
         mine = findings.get(row.key, [])
         appraisal = Appraisal(
             row,
@@ -131,7 +132,9 @@ def appraise(result: compliance.Compliance, *, label: str = "") -> Appraisals:
     for person_id, county_id, name, reason in TeacherFault.objects.filter(
         person_id__in=person_ids, recorded_on__range=(start, end)
     ).values_list("person_id", "county_id", "case__student__name", "reason"):
-        if policy_for(county_id).veto_on_teacher_fault:
+        if county_id not in policies:
+            policies[county_id] = policy_for(county_id)
+        if policies[county_id].veto_on_teacher_fault:
             faults.setdefault(person_id, []).append(f"{name}:{reason}")
     people = []
     for row in result.people:

@@ -14,6 +14,7 @@ period's early warnings and case deadlines (a few thousand in a county), whose d
 counted on the school calendar in Python.
 """
 
+import bisect
 import dataclasses
 import datetime as dt
 from collections import defaultdict
@@ -25,7 +26,7 @@ from django.utils import timezone
 from accountability.models import AccountabilityPolicy
 from accountability.policy import policy_for
 from accountability.signoffs import selectors as signoff_selectors
-from casework.models import CaseActivity, DropoutCase
+from casework.models import CaseActivity, CountyPolicy, DropoutCase
 from casework.services import policy_for as case_policy_for
 from students import scoping
 from students.calendar import add_working_days, cached_school_calendar
@@ -198,27 +199,28 @@ def collect(schools: QuerySet[School], start: dt.date, end: dt.date, *, as_of: d
     as_of = as_of or timezone.now()
     today = timezone.localdate(as_of)
     school_list = list(schools.order_by("code").values("pk", "name", "county_id", "dropout_rate_target"))
-    classrooms = list(
-        Classroom.objects.filter(grade__school__in=[s["pk"] for s in school_list]).values_list("pk", "grade__school_id")
-    )
+    # The classes as a subquery, not a list of ids: a county's 2,000-odd ids cost more to bind than to query.
+    rooms = Classroom.objects.filter(grade__school__in=schools.values("pk"))
+    room_sq = rooms.values("pk")
+    classrooms = list(rooms.values_list("pk", "grade__school_id"))
     class_school = dict(classrooms)
     classes_of: dict[int, list[int]] = defaultdict(list)
     for classroom_id, school_id in classrooms:
         classes_of[school_id].append(classroom_id)
-    policies = {s["county_id"]: policy_for(s["county_id"]) for s in school_list}
+    policies = {county_id: policy_for(county_id) for county_id in {s["county_id"] for s in school_list}}
     county_of = {s["pk"]: s["county_id"] for s in school_list}
     room_ids = list(class_school)
 
     tallies = {
-        "report_on_time": _report_on_time(room_ids, class_school, county_of, policies, start, end, as_of),
-        "flags_in_time": _flags_in_time(room_ids, class_school, county_of, policies, start, end, today),
-        "home_visits": _home_visits(room_ids, start, end),
+        "report_on_time": _report_on_time(rooms, room_ids, class_school, county_of, policies, start, end, as_of),
+        "flags_in_time": _flags_in_time(room_sq, class_school, county_of, policies, start, end, today),
+        "home_visits": _home_visits(room_sq, start, end),
         "no_dropout_classes": None,
     }
-    deadlines = _deadlines(class_school, county_of, start, end, today)
-    activities = _activities(room_ids, start, end)
+    deadlines = _deadlines(room_sq, class_school, county_of, start, end, today)
+    activities = _activities(room_sq, start, end)
     signoffs = _signoffs([s["pk"] for s in school_list], start, end, today)
-    numbers = metrics.collect(Classroom.objects.filter(pk__in=room_ids), start, end, as_of=as_of, by_class=True)
+    numbers = metrics.collect(rooms, start, end, as_of=as_of, by_class=True)
     unit_of_school = {unit.key: unit for unit in numbers.schools}
     dropout_classes = {unit.key for unit in numbers.classes if unit.dropouts}
     no_dropout = _Tally()
@@ -287,7 +289,7 @@ def collect(schools: QuerySet[School], start: dt.date, end: dt.date, *, as_of: d
     people: dict[int, dict] = {}
     for user_id, classroom_id, display, username in (
         Post.objects.class_teachers(today)
-        .filter(classroom_id__in=room_ids)
+        .filter(classroom_id__in=room_sq)
         .order_by("user__username", "classroom_id")
         .values_list("user_id", "classroom_id", "user__display_name", "user__username")
     ):
@@ -308,7 +310,7 @@ def _days(county_id: int, start: dt.date, end: dt.date) -> list[dt.date]:
     return cached_school_calendar(county_id).school_days(start, end)
 
 
-def _report_on_time(room_ids, class_school, county_of, policies, start, end, as_of) -> _Tally:
+def _report_on_time(rooms, room_ids, class_school, county_of, policies, start, end, as_of) -> _Tally:
     """Per class: reports first filed on their day by the county's deadline, over the school days
     whose deadline has passed by as_of."""
     tally = _Tally()
@@ -317,10 +319,10 @@ def _report_on_time(room_ids, class_school, county_of, policies, start, end, as_
     for county_id, policy in policies.items():  # a query per county (normally one)
         deadline = policy.report_by
         due = [d for d in _days(county_id, start, min(end, today)) if d < today or local_now >= deadline]
-        rooms = [c for c in room_ids if county_of[class_school[c]] == county_id]
-        for classroom_id in rooms:
+        in_county = [c for c in room_ids if county_of[class_school[c]] == county_id]
+        for classroom_id in in_county:
             tally.add(classroom_id, 0, len(due))
-        if not due or not rooms:
+        if not due or not in_county:
             continue
         # On time: first filed on its day by the deadline. A corrected report's first filing is its
         # version-1 revision (the report row carries the latest correction's time).
@@ -331,7 +333,8 @@ def _report_on_time(room_ids, class_school, county_of, policies, start, end, as_
             submitted_at__time__lte=deadline,
         )
         on_time = (
-            DailyReport.objects.filter(classroom_id__in=rooms, date__in=due)
+            DailyReport.objects.filter(classroom_id__in=rooms.filter(grade__school__county_id=county_id).values("pk"))
+            .filter(date__in=due)
             .filter(
                 Q(version=1, submitted_at__date=F("date"), submitted_at__time__lte=deadline)
                 | Q(Exists(first_on_time), version__gt=1)
@@ -345,23 +348,26 @@ def _report_on_time(room_ids, class_school, county_of, policies, start, end, as_
     return tally
 
 
-def _flags_in_time(room_ids, class_school, county_of, policies, start, end, today) -> _Tally:
+def _flags_in_time(room_sq, class_school, county_of, policies, start, end, today) -> _Tally:
     """Per class (of the student when raised… their class now): flags raised in the period, handled
     within the county's N school days; flags still open before their deadline are not counted."""
     tally = _Tally()
     rows = (
-        RiskFlag.objects.filter(student__classroom_id__in=room_ids, raised_at__date__range=(start, end))
+        RiskFlag.objects.filter(student__classroom_id__in=room_sq, raised_at__date__range=(start, end))
         .values_list("student__classroom_id", "raised_at", "handled_at", "status")
         .order_by()
     )
+    days_of: dict[int, list[dt.date]] = {}  # per county: its school days from the period on
     for classroom_id, raised_at, handled_at, status in rows:
         county_id = county_of[class_school[classroom_id]]
         n = policies[county_id].flag_ack_school_days
         raised = timezone.localdate(raised_at)
-        calendar = cached_school_calendar(county_id)
+        if county_id not in days_of:
+            days_of[county_id] = _days(county_id, start, end + dt.timedelta(days=max(60, n * 7)))
+        days = days_of[county_id]
         # The deadline: the n-th school day counting the day it was raised (or the next school day).
-        following = calendar.school_days(raised, raised + dt.timedelta(days=max(30, n * 4)))
-        deadline = following[n - 1] if len(following) >= n else raised + dt.timedelta(days=n)
+        at = bisect.bisect_left(days, raised) + n - 1
+        deadline = days[at] if at < len(days) else raised + dt.timedelta(days=n)
         handled = status != RiskFlag.Status.OPEN and handled_at is not None
         if handled and timezone.localdate(handled_at) <= deadline:
             tally.add(classroom_id, 1, 1)
@@ -370,18 +376,22 @@ def _flags_in_time(room_ids, class_school, county_of, policies, start, end, toda
     return tally
 
 
-def _deadlines(class_school, county_of, start, end, today) -> _Tally:
+def _deadlines(room_sq, class_school, county_of, start, end, today) -> _Tally:
     """Per class: the school's case steps (report, plan) due in the period, met or missed."""
     tally = _Tally()
     cases = (
-        DropoutCase.objects.filter(classroom_id__in=list(class_school))
+        DropoutCase.objects.filter(classroom_id__in=room_sq)
         .filter(Q(detected_on__lte=end))
         .annotate(first_plan=Min("plans__created_at"))
         .values_list("classroom_id", "detected_on", "reported_on", "verified_on", "status", "first_plan")
         .order_by()
     )
+    policies: dict[int, CountyPolicy] = {}
     for classroom_id, detected, reported, verified, status, first_plan in cases:
-        policy = case_policy_for(county_of[class_school[classroom_id]])
+        county_id = county_of[class_school[classroom_id]]
+        if county_id not in policies:
+            policies[county_id] = case_policy_for(county_id)
+        policy = policies[county_id]
         steps = [(add_working_days(detected, policy.report_working_days), reported)]
         if verified and status != CS.DISMISSED:
             planned = timezone.localdate(first_plan) if first_plan else None
@@ -408,9 +418,9 @@ def _active_cases_q(start: dt.date, end: dt.date) -> Q:
     )
 
 
-def _activities(room_ids, start, end) -> _Tally:
+def _activities(room_sq, start, end) -> _Tally:
     tally = _Tally()
-    cases = DropoutCase.objects.filter(_active_cases_q(start, end), classroom_id__in=room_ids)
+    cases = DropoutCase.objects.filter(_active_cases_q(start, end), classroom_id__in=room_sq)
     for classroom_id, n in cases.values_list("classroom_id").annotate(n=Count("pk")).order_by():
         tally.add(classroom_id, 0, n)
     done = CaseActivity.objects.filter(case__in=cases, occurred_on__range=(start, end))
@@ -419,9 +429,9 @@ def _activities(room_ids, start, end) -> _Tally:
     return tally
 
 
-def _home_visits(room_ids, start, end) -> _Tally:
+def _home_visits(room_sq, start, end) -> _Tally:
     tally = _Tally()
-    cases = DropoutCase.objects.filter(_active_cases_q(start, end), classroom_id__in=room_ids)
+    cases = DropoutCase.objects.filter(_active_cases_q(start, end), classroom_id__in=room_sq)
     visited = CaseActivity.objects.filter(
         case__in=cases, kind=CaseActivity.Kind.HOME_VISIT, occurred_on__range=(start, end)
     ).values("case__student_id")

@@ -388,6 +388,8 @@ def test_bench_refuses_existing_data_without_reset_then_reports(seeded):
     assert "county weekly report with .xlsx ÷ (bare SQL + bare openpyxl)" in text
     assert "ledger throughput ÷ bare loop, 500 rows" in text  # the grown ledger (a tenth of 5,000 on a small bench)
     assert "principal dashboard uncached p95 (ms)" in text
+    assert "compliance metrics ÷ bare SQL" in text
+    assert "appraisal .xlsx throughput ÷ bare loop" in text
     assert Student.objects.count() == N + 1000  # the roster section imported 1,000 new students
     # Every class without a report on the bench's day got one from its teacher through the API.
     assert DailyReport.objects.filter(date=D(2026, 11, 25)).count() == Classroom.objects.count()
