@@ -222,7 +222,7 @@ def workbook(appraisals: Appraisals, *, scope_name: str, exported_by: str) -> by
 
 
 def _met(met: bool | None) -> str:
-    return {True: "达标", False: "未达标"}.get(met, "—")
+    return "—" if met is None else ("达标" if met else "未达标")
 
 
 def _metric_cells(appraisal: Appraisal, codes) -> list:

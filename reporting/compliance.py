@@ -211,11 +211,10 @@ def collect(schools: QuerySet[School], start: dt.date, end: dt.date, *, as_of: d
     county_of = {s["pk"]: s["county_id"] for s in school_list}
     room_ids = list(class_school)
 
-    tallies = {
+    tallies: dict[str, _Tally] = {
         "report_on_time": _report_on_time(rooms, room_ids, class_school, county_of, policies, start, end, as_of),
         "flags_in_time": _flags_in_time(room_sq, class_school, county_of, policies, start, end, today),
         "home_visits": _home_visits(room_sq, start, end),
-        "no_dropout_classes": None,
     }
     deadlines = _deadlines(room_sq, class_school, county_of, start, end, today)
     activities = _activities(room_sq, start, end)

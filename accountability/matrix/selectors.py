@@ -113,13 +113,14 @@ def chains(students: list[Student], school_year: SchoolYear) -> dict[int, Chain]
         .select_related("person")
         .order_by("target_kind", "pk")
     ):
-        targets = {
-            R.TargetKind.STUDENT: [row.student_id],
-            R.TargetKind.VILLAGE: by_village.get(row.village_id, []),
-            R.TargetKind.TOWNSHIP: by_township.get(row.township_id, []),
-            R.TargetKind.CLASSROOM: by_classroom.get(row.classroom_id, []),
-            R.TargetKind.GRADE: by_grade.get(row.grade_id, []),
-        }.get(row.target_kind, [])
+        pools: dict[str, dict[int, list[int]]] = {
+            R.TargetKind.VILLAGE: by_village,
+            R.TargetKind.TOWNSHIP: by_township,
+            R.TargetKind.CLASSROOM: by_classroom,
+            R.TargetKind.GRADE: by_grade,
+        }
+        target_id = getattr(row, R.TARGET_FIELDS[row.target_kind] + "_id")
+        targets = [target_id] if row.target_kind == R.TargetKind.STUDENT else pools[row.target_kind].get(target_id, [])
         for student_id in targets:
             link = Link(row.line, row.target_kind, row.person_id, str(row.person))
             # The class and grade leaders are part of the chain; the line counts as covered through
@@ -133,11 +134,11 @@ def chains(students: list[Student], school_year: SchoolYear) -> dict[int, Chain]
     ).select_related("case", "school_leader", "class_teacher", "township_cadre", "village_cadre")
     for plan in plans:
         chain = found[plan.case.student_id]
-        for person in (plan.school_leader, plan.class_teacher):
-            chain.education.append(Link(R.Line.EDUCATION, "plan", person.pk, str(person)))
-        for person in (plan.township_cadre, plan.village_cadre):
-            if person is not None:
-                chain.administrative.append(Link(R.Line.ADMINISTRATIVE, "plan", person.pk, str(person)))
+        for owner in (plan.school_leader, plan.class_teacher):
+            chain.education.append(Link(R.Line.EDUCATION, "plan", owner.pk, str(owner)))
+        for cadre in (plan.township_cadre, plan.village_cadre):
+            if cadre is not None:
+                chain.administrative.append(Link(R.Line.ADMINISTRATIVE, "plan", cadre.pk, str(cadre)))
     return found
 
 
@@ -241,7 +242,9 @@ def gaps(user, *, school=None, school_year: SchoolYear | None = None) -> Gaps:
     student_gaps = []
     for student in found:
         reasons = [
-            name for name, on in (("case", student.has_case), ("red", student.red), ("orange", student.orange)) if on
+            name
+            for name, flag in (("case", "has_case"), ("red", "red"), ("orange", "orange"))
+            if getattr(student, flag)
         ]
         missing = [line for line in R.Line.values if not getattr(student, line)]
         student_gaps.append(StudentGap(student, reasons, missing, people[student.pk]))

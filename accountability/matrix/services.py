@@ -10,6 +10,7 @@ student's township on the administrative line; cadres of a township cover it or 
 """
 
 import dataclasses
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -68,7 +69,7 @@ def _cadres_of(township_id: int | None) -> Q:
 @dataclasses.dataclass
 class Target:
     kind: str
-    obj: object
+    obj: Any  # the school, grade, classroom, student, township or village
     county_id: int
     school: School | None  # the school whose side the row is on (None: the county side)
     township_id: int | None = None
@@ -92,8 +93,8 @@ def _target(kind: str, target_id: int) -> Target:
     elif kind == R.TargetKind.STUDENT:
         student = Student.objects.select_related("school", "village").filter(pk=target_id).first()
         if student and student.school:
-            township = student.village.township_id if student.village else student.school.township_id
-            return Target(kind, student, student.school.county_id, student.school, township)
+            home = student.village.township_id if student.village else student.school.township_id
+            return Target(kind, student, student.school.county_id, student.school, home)
     elif kind == R.TargetKind.TOWNSHIP:
         township = Township.objects.filter(pk=target_id).first()
         if township:

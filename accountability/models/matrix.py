@@ -72,13 +72,9 @@ class Responsibility(models.Model):
         TOWNSHIP = "township", _("包乡镇")
         VILLAGE = "village", _("包村")
 
-    TARGET_FIELDS = {
-        TargetKind.SCHOOL: "school",
-        TargetKind.GRADE: "grade",
-        TargetKind.CLASSROOM: "classroom",
-        TargetKind.STUDENT: "student",
-        TargetKind.TOWNSHIP: "township",
-        TargetKind.VILLAGE: "village",
+    # target kind → the field holding the target (the kinds' codes are the fields' names)
+    TARGET_FIELDS: dict[str, str] = {
+        kind: kind for kind in ("school", "grade", "classroom", "student", "township", "village")
     }
 
     county = models.ForeignKey(County, on_delete=models.CASCADE, related_name="+", verbose_name=_("县(区)"))
