@@ -149,6 +149,9 @@ def filter_table(ws, columns: int, rows: int) -> None:
 # --- the reports' sheet ---------------------------------------------------------------------------
 
 
+MEASURED_ROWS = 300  # rows a Sheet reads to size its columns (a county's 2,000-odd teachers need not all be)
+
+
 class Sheet:
     """One table: title row, scope / data-as-of row, header row (frozen, filtered), rows, total, notes.
 
@@ -214,7 +217,7 @@ class Sheet:
 
     def finish(self, *, total=None, notes: Iterable[str] = ()) -> None:
         ws = self.wb.create_sheet(self.title)
-        for values in self.body:
+        for values in self.body[:MEASURED_ROWS]:  # column widths from the first rows: enough to size them
             self._measure(values)
         filter_table(ws, len(self.columns), len(self.body))
         begin_table(
