@@ -18,3 +18,9 @@ class AccountabilityConfig(AppConfig):
 
         for kind in ("signoff_signed", "signoff_returned"):
             notifications.reason_check(kind)(signoff_reminders_done)
+
+        from students.demo import hooks as demo_hooks
+
+        from .demo import DemoAccountability
+
+        demo_hooks.register(DemoAccountability)  # after casework's (INSTALLED_APPS order): it covers the cases

@@ -66,6 +66,12 @@ def only_post(username: str) -> Post:
     return posts[0]
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """The demo's signed scans and evidence files go to a temporary folder, not the project's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def seeded(db):
     return seed()
