@@ -7,10 +7,13 @@ cases, flags by level, the duty view, the report). Chart data goes to the page w
 """
 
 import re
+import time
 from html import escape
 from urllib.parse import quote_plus
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from accountability.findings import selectors as finding_selectors
 from accountability.matrix import selectors as matrix_selectors
+from accountability.models import Finding, LeadingGroup, Responsibility, WeeklySignoff
 from accountability.signoffs import selectors as signoff_selectors
 from accountability.signoffs import weeks
 from casework.models import DropoutCase
@@ -366,7 +370,34 @@ def county_dashboard(request):
 # --- accountability on both dashboards -----------------------------------------------------------
 
 
+STRIP_SECONDS = 60
+_STRIP_GENERATION = "dashboard-strip-generation"
+
+
 def accountability_strip(user, school_id: int | None = None) -> dict:
+    """The strip, kept a minute per user and school (its own cache: the dashboards' numbers are cached
+    per school; these counts are per reader). Dropped at once when a finding, a 包保 row, a leading
+    group, a sign-off, a flag or a case is saved; counts written in bulk (the nightly rules) show
+    within the minute."""
+    generation = cache.get(_STRIP_GENERATION, 0)
+    key = f"dashboard-strip:{user.pk}:{school_id}:{generation}:{timezone.localdate()}"
+    strip = cache.get(key)
+    if strip is None:
+        strip = _strip(user, school_id)
+        cache.set(key, strip, STRIP_SECONDS)
+    return strip
+
+
+def _forget_strips(sender, **kwargs) -> None:
+    cache.set(_STRIP_GENERATION, time.time_ns(), None)
+
+
+for _model in (Finding, Responsibility, LeadingGroup, WeeklySignoff, RiskFlag, DropoutCase):
+    post_save.connect(_forget_strips, sender=_model, dispatch_uid=f"dashboard_strip_{_model.__name__}_save")
+    post_delete.connect(_forget_strips, sender=_model, dispatch_uid=f"dashboard_strip_{_model.__name__}_delete")
+
+
+def _strip(user, school_id: int | None) -> dict:
     """Gaps in the 包保 matrix, findings awaiting rectification, and last week's sign-offs, with links."""
     gaps = matrix_selectors.gap_count(user, school=school_id)
     counts = finding_selectors.finding_counts(user, school_id)

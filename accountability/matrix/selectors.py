@@ -202,19 +202,26 @@ def _flagged(level: str) -> Exists:
 def gap_students(students: QuerySet[Student], school_year: SchoolYear) -> QuerySet[Student]:
     """The one definition of a student gap: at risk (an open red or orange warning while enrolled, or
     an open case) and not covered on a line; annotated with the reasons and the lines covered."""
-    enrolled = Q(status=Student.Status.ENROLLED)
-    open_case = Exists(DropoutCase.objects.filter(student=OuterRef("pk"), status__in=DropoutCase.OPEN_STATUSES))
-    return (
-        students.annotate(
-            red=_flagged(RiskLevel.RED),
-            orange=_flagged(RiskLevel.ORANGE),
-            has_case=open_case,
-            education=_covered(R.Line.EDUCATION, school_year),
-            administrative=_covered(R.Line.ADMINISTRATIVE, school_year),
-        )
-        .filter((enrolled & (Q(red=True) | Q(orange=True))) | Q(has_case=True))
-        .filter(Q(education=False) | Q(administrative=False))
+    open_cases = DropoutCase.objects.filter(status__in=DropoutCase.OPEN_STATUSES)
+    flagged = RiskFlag.objects.filter(
+        status__in=RiskFlag.OPEN_STATUSES,
+        level__in=(RiskLevel.RED, RiskLevel.ORANGE),
+        student__status=Student.Status.ENROLLED,
     )
+    # The few at risk first (one query), then their coverage: left in one statement, the planner checks
+    # the coverage of the county's whole roll before it narrows it (a second instead of milliseconds).
+    at_risk = list(
+        students.filter(Q(pk__in=flagged.values("student_id")) | Q(pk__in=open_cases.values("student_id")))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    return Student.objects.filter(pk__in=at_risk).annotate(
+        red=_flagged(RiskLevel.RED),
+        orange=_flagged(RiskLevel.ORANGE),
+        has_case=Exists(open_cases.filter(student=OuterRef("pk"))),
+        education=_covered(R.Line.EDUCATION, school_year),
+        administrative=_covered(R.Line.ADMINISTRATIVE, school_year),
+    ).filter(Q(education=False) | Q(administrative=False))
 
 
 def leaderless(classrooms: QuerySet[Classroom], school_year: SchoolYear) -> QuerySet[Classroom]:
