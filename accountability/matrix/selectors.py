@@ -215,13 +215,17 @@ def gap_students(students: QuerySet[Student], school_year: SchoolYear) -> QueryS
         .order_by()
         .values_list("pk", flat=True)
     )
-    return Student.objects.filter(pk__in=at_risk).annotate(
-        red=_flagged(RiskLevel.RED),
-        orange=_flagged(RiskLevel.ORANGE),
-        has_case=Exists(open_cases.filter(student=OuterRef("pk"))),
-        education=_covered(R.Line.EDUCATION, school_year),
-        administrative=_covered(R.Line.ADMINISTRATIVE, school_year),
-    ).filter(Q(education=False) | Q(administrative=False))
+    return (
+        Student.objects.filter(pk__in=at_risk)
+        .annotate(
+            red=_flagged(RiskLevel.RED),
+            orange=_flagged(RiskLevel.ORANGE),
+            has_case=Exists(open_cases.filter(student=OuterRef("pk"))),
+            education=_covered(R.Line.EDUCATION, school_year),
+            administrative=_covered(R.Line.ADMINISTRATIVE, school_year),
+        )
+        .filter(Q(education=False) | Q(administrative=False))
+    )
 
 
 def leaderless(classrooms: QuerySet[Classroom], school_year: SchoolYear) -> QuerySet[Classroom]:
