@@ -20,12 +20,12 @@ from students import scoping
 from students.errors import DomainError, InvalidInput, int_or_none, page_message
 
 from ..models import Finding, FindingAttachment
+from ..pages import download, optional_date
 from ..policy import policy_for
 from . import selectors, services
 
 PAGE_SIZE = 50
 S = Finding.Status
-CONTENT_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
 
 
 # --- shared with the API ----------------------------------------------------------------------
@@ -38,32 +38,10 @@ def evidence_files(files) -> list:
 
 def attachment_response(attachment: FindingAttachment) -> FileResponse:
     """An evidence file as a download under its original name; never kept by a browser or proxy."""
-    extension = attachment.file.name.rsplit(".", 1)[-1].lower()
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("文件已不存在") from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.name,
-        content_type=CONTENT_TYPES.get(extension, "application/octet-stream"),
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return download(attachment.file, attachment.name)
 
 
 # --- parsing ----------------------------------------------------------------------------------
-
-
-def _date(value: str, label: str) -> dt.date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{label}格式不正确,应为 年-月-日") from None
 
 
 def _decorate(finding: Finding, today: dt.date) -> Finding:
@@ -151,7 +129,7 @@ def _return(request, pk: int) -> str:
         user=request.user,
         finding_id=pk,
         note=request.POST.get("note", ""),
-        due_on=_date(request.POST.get("due_on", ""), "新的整改期限"),
+        due_on=optional_date(request.POST.get("due_on", ""), "新的整改期限"),
     )
     return _("已退回学校重新整改")
 
@@ -227,7 +205,7 @@ def finding_new(request):
                 school_id=values["school"],
                 facts=values["facts"],
                 requirement=values["requirement"],
-                due_on=_date(values["due_on"], "整改期限"),
+                due_on=optional_date(values["due_on"], "整改期限"),
                 source=values["source"] or Finding.Source.INSPECTION,
                 metric=values["metric"],
                 period=values["period"],

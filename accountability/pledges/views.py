@@ -11,7 +11,6 @@ A pledge outside the reader's scope is a 404 (page, scan, print, actions). A ref
 Chinese message on the page with what the user typed kept (the file must be chosen again).
 """
 
-import datetime as dt
 import re
 
 from django.contrib import messages
@@ -29,11 +28,11 @@ from students.models import Term
 
 from ..models import Pledge
 from ..models.pledges import PledgeKind
+from ..pages import download, optional_date
 from . import documents, selectors, services
 
 PAGE_SIZE = 50
 K = PledgeKind
-CONTENT_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
 YES, NO = ("1", "yes", "true", "on"), ("0", "no", "false", "off")
 
 
@@ -42,19 +41,7 @@ YES, NO = ("1", "yes", "true", "on"), ("0", "no", "false", "off")
 
 def scan_response(pledge: Pledge) -> FileResponse:
     """The signed scan as a download under its original name; never kept by a browser or proxy."""
-    extension = pledge.scan.name.rsplit(".", 1)[-1].lower()
-    try:
-        handle = pledge.scan.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("文件已不存在") from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=pledge.scan_name or f"责任书扫描件.{extension}",
-        content_type=CONTENT_TYPES.get(extension, "application/octet-stream"),
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return download(pledge.scan, pledge.scan_name or f"责任书扫描件.{pledge.scan.name.rsplit('.', 1)[-1].lower()}")
 
 
 NUMBERING = re.compile(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:[、．)):]|\.(?!\d))\s*")
@@ -72,16 +59,6 @@ def signed_choice(value) -> bool | None:
 
 
 # --- parsing ----------------------------------------------------------------------------------
-
-
-def _date(value: str, label: str) -> dt.date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{label}格式不正确,应为 年-月-日") from None
 
 
 def _decorate(pledge: Pledge) -> Pledge:
@@ -239,7 +216,7 @@ def _record(request, pk: int) -> str:
     services.record_signature(
         user=request.user,
         pledge_id=pk,
-        signed_on=_date(request.POST.get("signed_on", ""), "签订日期"),
+        signed_on=optional_date(request.POST.get("signed_on", ""), "签订日期"),
         scan=request.FILES.get("file"),
     )
     return "已登记签订日期和签字扫描件"
