@@ -12,6 +12,9 @@ class CaseworkConfig(AppConfig):
         from students.demo import hooks as demo_hooks
 
         from .demo import DemoCases
+
+        # services queue the register import by name: register the task in every process, not only in workers.
+        from .screening import tasks  # noqa: F401
         from .selectors import home_section, overdue_reminders_done
 
         demo_hooks.register(DemoCases)

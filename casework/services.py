@@ -111,7 +111,7 @@ def _expect(case: DropoutCase, *allowed: str, action: str) -> None:
         raise InvalidTransition(f"个案当前为“{case.get_status_display()}”,不能{action}")
 
 
-def _event(case: DropoutCase, *, by, action: str, from_status: str = "", note: str = "") -> None:
+def record_event(case: DropoutCase, *, by, action: str, from_status: str = "", note: str = "") -> None:
     CaseEvent.objects.create(
         case=case,
         by=by,
@@ -328,7 +328,7 @@ def open_case(
                 created_by=user,
                 **dataclasses.asdict(form),
             )
-            _event(case, by=user, action="报告疑似辍学", note=note or (flag.evidence_text if flag else ""))
+            record_event(case, by=user, action="报告疑似辍学", note=note or (flag.evidence_text if flag else ""))
             if flag is not None and flag.is_open:
                 flag.status = RiskFlag.Status.ACKNOWLEDGED
                 flag.handled_by = user
@@ -356,7 +356,7 @@ def update_report(*, user, case_id: int, changes: dict) -> DropoutCase:
         for field, value in dataclasses.asdict(form).items():
             setattr(case, field, "" if value is None and field not in ("last_attended_on", "dropped_out_on") else value)
         case.save()
-        _event(case, by=user, action="填写报告表", from_status=case.status)
+        record_event(case, by=user, action="填写报告表", from_status=case.status)
     return case
 
 
@@ -378,9 +378,9 @@ def submit_report(*, user, case_id: int, note: str = "") -> DropoutCase:
     case.signed_by = user
     case.reported_on = timezone.localdate()
     case.save()
-    _event(case, by=user, action="校长签发并上报教育局", from_status=case.status, note=note)
+    record_event(case, by=user, action="校长签发并上报教育局", from_status=case.status, note=note)
     refresh_due(case)
-    _notify_bureau(case, f"{case.school.name}上报疑似辍学:{case.student.name},请在期限内核实")
+    notify_bureau(case, f"{case.school.name}上报疑似辍学:{case.student.name},请在期限内核实")
     return case
 
 
@@ -402,7 +402,7 @@ def verify_case(*, user, case_id: int, note: str = "") -> DropoutCase:
         case.dropped_out_on = stopped
     case.save()
     _set_student_status(case.student, Student.Status.DROPPED_OUT, by=user)
-    _event(case, by=user, action="教育局认定辍学", from_status=S.SUSPECTED, note=note)
+    record_event(case, by=user, action="教育局认定辍学", from_status=S.SUSPECTED, note=note)
     refresh_due(case)
     return case
 
@@ -431,7 +431,7 @@ def dismiss_case(*, user, case_id: int, reason: str, note: str = "") -> DropoutC
     if reason in DISMISSAL_STUDENT_STATUS:
         _set_student_status(case.student, DISMISSAL_STUDENT_STATUS[reason], by=user)
     label = DropoutCase.DismissReason(reason).label
-    _event(case, by=user, action=f"教育局排除:{label}", from_status=S.SUSPECTED, note=note)
+    record_event(case, by=user, action=f"教育局排除:{label}", from_status=S.SUSPECTED, note=note)
     refresh_due(case)
     return case
 
@@ -532,7 +532,7 @@ def make_plan(*, user, case_id: int, plan: PlanInput, note: str = "") -> ReturnP
     if case.status == S.CONFIRMED:
         case.status = S.RETURNING
         case.save()
-    _event(case, by=user, action=f"制定一人一案(第{new.version}版)", from_status=before, note=note)
+    record_event(case, by=user, action=f"制定一人一案(第{new.version}版)", from_status=before, note=note)
     refresh_due(case)
     notify_owners(case, new, f"您被指定为{case.student.name}的劝返责任人(一人一案第{new.version}版)")
     return new
@@ -634,7 +634,7 @@ def escalate_case(*, user, case_id: int, note: str = "") -> DropoutCase:
     plan.save(update_fields=["lead_is_township"])
     case.status = S.ESCALATED
     case.save()
-    _event(case, by=user, action="升级为联合劝返(乡镇牵头)", from_status=S.RETURNING, note=note or why)
+    record_event(case, by=user, action="升级为联合劝返(乡镇牵头)", from_status=S.RETURNING, note=note or why)
     refresh_due(case)
     notify_owners(case, plan, f"{case.student.name}已升级为联合劝返,由乡镇牵头")
     return case
@@ -654,7 +654,7 @@ def issue_notice(*, user, case_id: int, number: str = "") -> DropoutCase:
     case.notice_issued_on = today
     case.notice_deadline = today + dt.timedelta(days=policy.notice_days)
     case.save()
-    _event(case, by=user, action="发出限期返校通知书", from_status=case.status, note=f"文号 {case.notice_number}")
+    record_event(case, by=user, action="发出限期返校通知书", from_status=case.status, note=f"文号 {case.notice_number}")
     return case
 
 
@@ -709,7 +709,7 @@ def record_return(
         FollowUp(case=case, kind=kind, due_on=due, assignee_id=assignee, note=text) for kind, due, text in schedule
     )
     label = DropoutCase.Placement(placement).label
-    _event(case, by=user, action=f"登记复学({label})", from_status=before, note=note)
+    record_event(case, by=user, action=f"登记复学({label})", from_status=before, note=note)
     refresh_due(case)
     return case
 
@@ -729,7 +729,7 @@ def complete_follow_up(*, user, follow_up_id: int, note: str = "") -> FollowUp:
     with translation.override(None):  # the trail is kept in Chinese, whatever the reader's language
         kind = str(FollowUp.Kind(follow_up.kind).label)
     note = f"{kind}(计划{follow_up.due_on:%Y-%m-%d}) {follow_up.note}".strip()
-    _event(case, by=user, action="完成复学跟踪", from_status=case.status, note=note)
+    record_event(case, by=user, action="完成复学跟踪", from_status=case.status, note=note)
     refresh_due(case)
     return follow_up
 
@@ -750,7 +750,7 @@ def close_case(*, user, case_id: int, note: str = "") -> DropoutCase:
     case.closed_on = timezone.localdate()
     case.close_basis = f"复学后实际到校{attended}个上学日(考勤日报)"
     case.save()
-    _event(case, by=user, action="教育局销号", from_status=S.RETURNED, note=note or case.close_basis)
+    record_event(case, by=user, action="教育局销号", from_status=S.RETURNED, note=note or case.close_basis)
     refresh_due(case)
     return case
 
@@ -778,7 +778,7 @@ def hand_over(*, user, case_id: int, to_classroom_id: int, note: str = "") -> Dr
     case.school = classroom.school
     case.classroom = classroom
     case.save()
-    _event(case, by=user, action=f"个案移交:{old_school.name} → {classroom.school.name}", from_status=case.status)
+    record_event(case, by=user, action=f"个案移交:{old_school.name} → {classroom.school.name}", from_status=case.status)
     refresh_due(case)
     return case
 
@@ -786,7 +786,7 @@ def hand_over(*, user, case_id: int, to_classroom_id: int, note: str = "") -> Dr
 # --- the daily job ----------------------------------------------------------------------------
 
 
-def _notify_bureau(case: DropoutCase, text: str) -> None:
+def notify_bureau(case: DropoutCase, text: str) -> None:
     from students.models import Notification
 
     staff = Post.objects.active().filter(role=Post.Role.BUREAU, county_id=case.school.county_id)

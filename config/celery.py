@@ -14,4 +14,4 @@ app = Celery("kongchuo")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Concerns inside an app keep their tasks beside them (students/attendance/tasks.py).
-app.autodiscover_tasks(["students.attendance"])
+app.autodiscover_tasks(["students.attendance", "casework.screening"])

@@ -25,10 +25,10 @@ from students.calendar import add_working_days
 from students.errors import Conflict, InvalidInput, InvalidTransition, OutOfScope
 from students.models import Notification, Post, School, User
 from students.notifications import notify
+from students.uploads import CheckedFile, check_scan
 
 from ..models import Finding, FindingAttachment, TeacherFault
 from ..policy import policy_for
-from ..uploads import CheckedFile, check_scan
 from . import selectors
 
 F = Finding.Status

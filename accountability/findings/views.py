@@ -18,9 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from students import scoping
 from students.errors import DomainError, InvalidInput, int_or_none, page_message
+from students.uploads import download
 
 from ..models import Finding, FindingAttachment
-from ..pages import download, optional_date
+from ..pages import optional_date
 from ..policy import policy_for
 from . import selectors, services
 

@@ -4,7 +4,7 @@ One function per use case, one transaction each. A pledge the user cannot see do
 them (OutOfScope → 404); a pledge they see but may not write is InvalidTransition (409), as is a
 change to a signed pledge; bad input is InvalidInput (400) with a Chinese message and nothing
 written. The pledge's history (simple_history) is the audit trail and names the actor. A signed
-scan is checked (PDF or JPG, accountability.uploads) before anything is written; it is stored
+scan is checked (PDF or JPG, students.uploads) before anything is written; it is stored
 under an unguessable name outside any served URL, and a replaced scan's file is deleted only once
 the replacement is committed (its name, size and checksum stay in the history).
 
@@ -24,11 +24,11 @@ from django.utils import timezone
 from students import scoping
 from students.errors import Conflict, InvalidInput, InvalidTransition, OutOfScope
 from students.models import School, Student, Term, User
+from students.uploads import check_scan
 
 from ..models import Pledge, PledgeTemplate
 from ..models.pledges import PledgeKind
 from ..policy import policy_for
-from ..uploads import check_scan
 from . import documents, selectors
 
 K = PledgeKind

@@ -25,10 +25,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 from students import scoping
 from students.errors import DomainError, InvalidInput, int_or_none, page_message
 from students.models import Term
+from students.uploads import download
 
 from ..models import Pledge
 from ..models.pledges import PledgeKind
-from ..pages import download, optional_date
+from ..pages import optional_date
 from . import documents, selectors, services
 
 PAGE_SIZE = 50

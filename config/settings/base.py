@@ -143,6 +143,7 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 ROSTER_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+SCREENING_IMPORT_MAX_BYTES = 30 * 1024 * 1024  # a household register of 200,000 people
 # Content-Security-Policy (django-csp): everything from this site, nothing inline without the
 # request's nonce (templates: nonce="{{ request.csp_nonce }}"), no plugins, no framing.
 CONTENT_SECURITY_POLICY = {

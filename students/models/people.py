@@ -92,8 +92,12 @@ class Student(models.Model):
         DROPPED_OUT = "dropped_out", _("辍学")
         GRADUATED = "graduated", _("毕业")
         DECEASED = "deceased", _("死亡")
+        # A school-age child found by screening (排查) who never enrolled: on a school's books only
+        # for the 失学 case it answers for; not on any roll until they return (record_return).
+        NOT_ENROLLED = "not_enrolled", _("未入学")
 
-    student_no = models.CharField(_("全国学籍号"), max_length=32, unique=True)
+    # Blank only for a child who never enrolled (found by screening): unique whenever it is given.
+    student_no = models.CharField(_("全国学籍号"), max_length=32, blank=True)
     id_number = models.CharField(
         _("身份证号"),
         max_length=18,
@@ -149,6 +153,9 @@ class Student(models.Model):
         ordering = ["classroom_id", "name_pinyin", "id"]
         constraints = [
             models.UniqueConstraint(fields=["id_number"], condition=~Q(id_number=""), name="student_unique_id_number"),
+            models.UniqueConstraint(
+                fields=["student_no"], condition=~Q(student_no=""), name="student_unique_student_no"
+            ),
         ]
         indexes = [
             models.Index(fields=["school", "status"], name="student_school_status"),

@@ -12,7 +12,6 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,14 +21,14 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from students import idnumber
+from students import idnumber, tabular
 from students.errors import ImportRejected
 from students.models import Classroom, Guardian, School, Student, Village, normalize_classroom_name
 from students.scoping import manageable_classrooms, scope_for
+from students.tabular import PHONE, RowErrors, VillageLookup, ZipLimits, check_zip, header_key, parse_date, person_name
 
 CLASSROOM = "班级"
 NAME = "姓名"
@@ -69,6 +68,9 @@ TEXT_COLUMNS = (STUDENT_NO, ID_NUMBER, GUARDIAN_PHONE)  # formatted as text "@" 
 YES_NO_COLUMNS = (BOARDING, LEFT_BEHIND, GUARDIAN_AWAY)
 
 FILE = "文件"  # the field of file-level problems (row 0)
+# What a roster of MAX_ROWS students can take unpacked: its sheet is ~15 MB at most, its shared
+# strings (the texts) a few MB (students.tabular.check_zip).
+ROSTER_ZIP = ZipLimits(unpacked=60 * 1024 * 1024, part=40 * 1024 * 1024, shared_strings=16 * 1024 * 1024)
 MAX_ROWS = 10_000
 # An UPDATE of a batch holds one CASE branch per row and field, and the database tests the branches
 # for every row of the batch: its cost grows with rows × batch size, so batches stay small.
@@ -90,11 +92,7 @@ MAX_LENGTHS = {
 GENDERS = {"男": Student.Gender.MALE, "女": Student.Gender.FEMALE}
 YES = {"是": True, "否": False}
 
-_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
-_DATE_DIGITS = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _STUDENT_NO = re.compile(r"^[A-Z0-9]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,28}[0-9]$")
-_SPACES = str.maketrans({"\u3000": " ", "\xa0": " "})
 
 HELP_ROWS = [
     (CLASSROOM, "必填", "本校已有的班级名称,如 七年级(1)班;括号全角、半角或省略均可(七年级1班)。", "七年级(1)班"),
@@ -166,23 +164,12 @@ class _Row:
     guardian_away: bool | None
 
 
-class _Errors:
+class _Errors(RowErrors):
     def __init__(self) -> None:
-        self.items: list[dict] = []
-
-    def add(self, row: int, field: str, message: str) -> None:
-        self.items.append({"row": row, "field": field, "message": message})
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
+        super().__init__(COLUMNS)
 
     def reject(self) -> ImportRejected:
-        self.items.sort(key=lambda e: (e["row"], _column_order(e["field"])))
-        return ImportRejected(f"导入失败:共{len(self.items)}处错误,未写入任何数据", details=self.items)
-
-
-def _column_order(field: str) -> int:
-    return COLUMNS.index(field) if field in COLUMNS else -1
+        return ImportRejected(f"导入失败:共{len(self)}处错误,未写入任何数据", details=self.sorted())
 
 
 def _file_error(message: str) -> ImportRejected:
@@ -280,7 +267,7 @@ def import_roster(*, user, upload, school_id=None) -> ImportResult:
     if len(data) > MAX_ROWS:
         raise _file_error(f"单次最多导入{MAX_ROWS}名学生,请拆分文件后分批导入")
 
-    villages = _VillageLookup(school.county_id)
+    villages = VillageLookup(school.county_id)
     classroom_by_name = {normalize_classroom_name(c.name): c for c in classrooms}
     checked: list[_Row] = []
     for number, values in data:
@@ -330,39 +317,13 @@ def _target_school(user, school_id) -> tuple[School, list[Classroom]]:
     return classrooms[0].school, classrooms
 
 
-# What a roster of MAX_ROWS students can take unpacked (the .xlsx is a zip of XML parts): its
-# sheet is ~15 MB at most, its shared strings (the texts) a few MB. Checked from the zip's directory
-# before anything is unpacked, so a small file that unpacks to gigabytes ("zip bomb", or 100,000
-# texts of 10,000 characters each) is refused at once instead of filling the server's memory.
-UNPACKED_MAX_BYTES = 60 * 1024 * 1024  # all parts together
-PART_MAX_BYTES = 40 * 1024 * 1024  # one part (the sheet)
-SHARED_STRINGS_MAX_BYTES = 16 * 1024 * 1024
-ZIP_MAX_PARTS = 200
-
-
-def _check_zip(content: bytes) -> None:
-    """Refuse an archive that is not a zip, or that would unpack beyond the limits above."""
-    too_big = _file_error("文件内容过大(解压后超过上限),请只保留花名册工作表并删除无关内容后再上传")
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            parts = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册") from exc
-    if len(parts) > ZIP_MAX_PARTS or sum(part.file_size for part in parts) > UNPACKED_MAX_BYTES:
-        raise too_big
-    for part in parts:
-        limit = SHARED_STRINGS_MAX_BYTES if part.filename.lower().endswith("sharedstrings.xml") else PART_MAX_BYTES
-        if part.file_size > limit:
-            raise too_big
-
-
 def _read_rows(upload) -> list[tuple[int, tuple]]:
     """The non-blank rows of the roster sheet as (Excel row number, cell values)."""
     upload.seek(0)
     content = upload.read()
     if not zipfile.is_zipfile(io.BytesIO(content)):
         raise _file_error("文件格式错误,请上传 .xlsx 格式的花名册")
-    _check_zip(content)
+    check_zip(content, ROSTER_ZIP, refuse=_file_error, what="花名册")
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken or foreign zip
@@ -372,7 +333,7 @@ def _read_rows(upload) -> list[tuple[int, tuple]]:
         ws.reset_dimensions()  # some writers store a wrong <dimension>; read every row
         rows = []
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            if any(_text(value) for value in values):
+            if any(tabular.text(value) for value in values):
                 rows.append((number, tuple(values)))
                 if len(rows) > MAX_ROWS + 10:  # the header and a few title rows, then too many students
                     break
@@ -383,23 +344,18 @@ def _read_rows(upload) -> list[tuple[int, tuple]]:
         wb.close()
 
 
-def _header_key(value) -> str:
-    text = _text(value).replace("*", "").replace("(", "(").replace(")", ")").replace(" ", "")
-    return text.replace("(必填)", "").replace("(选填)", "")
-
-
 def _find_header(rows: list[tuple[int, tuple]]) -> tuple[int, dict[str, int]]:
     """The header row number and the position of each known column.
 
     Usually row 1; a title row or two above the headers is tolerated.
     """
-    known = {_header_key(column): column for column in COLUMNS}
+    known = {header_key(column): column for column in COLUMNS}
     for number, values in rows:
         if number > 10:
             break
         positions: dict[str, int] = {}
         for index, value in enumerate(values):
-            column = known.get(_header_key(value))
+            column = known.get(header_key(value))
             if column and column not in positions:
                 positions[column] = index
         if len(positions) >= 3:
@@ -409,79 +365,7 @@ def _find_header(rows: list[tuple[int, tuple]]) -> tuple[int, dict[str, int]]:
     return 1, {}
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return " ".join(str(value).translate(_SPACES).split())
-
-
-def _person_name(value) -> str:
-    """Chinese names padded with spaces ('张　伟') lose them; 'Ayi Li' keeps a single space."""
-    text = _text(value)
-    if text and not any(ch.isascii() and ch.isalpha() for ch in text):
-        text = text.replace(" ", "")
-    return text
-
-
-def _parse_date(value) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        if float(value).is_integer() and 19000101 <= value <= 29991231:
-            value = str(int(value))
-        elif 1 <= value < 100_000:  # an Excel serial date in a cell not formatted as a date
-            try:
-                return from_excel(value).date()
-            except (ValueError, OverflowError):
-                return None
-        else:
-            return None
-    text = _text(value)
-    match = _DATE_TEXT.match(text) or _DATE_DIGITS.match(text)
-    if not match:
-        return None
-    try:
-        return dt.date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
-
-
-class _VillageLookup:
-    """Villages of the school's county: '乡镇+村' always, the bare village name when unique."""
-
-    def __init__(self, county_id: int) -> None:
-        self.full: dict[str, Village] = {}
-        self.by_name: dict[str, list[Village]] = defaultdict(list)
-        for village in Village.objects.filter(township__county_id=county_id).select_related("township"):
-            self.full[village.township.name + village.name] = village
-            self.by_name[village.name].append(village)
-
-    def find(self, text: str) -> tuple[Village | None, str]:
-        key = text.replace(" ", "")
-        if key in self.full:
-            return self.full[key], ""
-        found = self.by_name.get(key, [])
-        if len(found) == 1:
-            return found[0], ""
-        if found:
-            towns = "、".join(v.township.name + v.name for v in found)
-            return None, f"县内有多个“{key}”({towns}),请写成“乡镇+村”"
-        return None, f"本县没有“{text}”这个村(社区),请核对名称,或写成“乡镇+村”,如 清溪镇石门村"
-
-
-def _check_row(number: int, cells: dict, classroom_by_name, villages: _VillageLookup, errors: _Errors) -> _Row | None:
+def _check_row(number: int, cells: dict, classroom_by_name, villages: VillageLookup, errors: _Errors) -> _Row | None:
     """Check one row; add every problem to ``errors``; return the row if it is clean."""
     before = len(errors.items)
 
@@ -489,7 +373,7 @@ def _check_row(number: int, cells: dict, classroom_by_name, villages: _VillageLo
         errors.add(number, field, message)
 
     def text(column: str) -> str:
-        value = _person_name(cells.get(column)) if column in (NAME, GUARDIAN_NAME) else _text(cells.get(column))
+        value = person_name(cells.get(column)) if column in (NAME, GUARDIAN_NAME) else tabular.text(cells.get(column))
         limit = MAX_LENGTHS.get(column)
         if limit and len(value) > limit:
             fail(column, f"不能超过{limit}个字")
@@ -529,9 +413,9 @@ def _check_row(number: int, cells: dict, classroom_by_name, villages: _VillageLo
     birth_date = None
     raw_birth = cells.get(BIRTH_DATE)
     if required(BIRTH_DATE):
-        birth_date = _parse_date(raw_birth)
+        birth_date = parse_date(raw_birth)
         if birth_date is None:
-            fail(BIRTH_DATE, f"无法识别日期“{_text(raw_birth)}”,请填写如 2013-05-17 的日期")
+            fail(BIRTH_DATE, f"无法识别日期“{tabular.text(raw_birth)}”,请填写如 2013-05-17 的日期")
         elif birth_date > timezone.localdate():
             fail(BIRTH_DATE, "出生日期不能晚于今天")
             birth_date = None
@@ -583,7 +467,7 @@ def _check_row(number: int, cells: dict, classroom_by_name, villages: _VillageLo
         fail(GUARDIAN_RELATION, "填写了监护人姓名,请同时填写与学生关系(如 父亲、母亲、祖父)")
     if not guardian_name and (relation or phone or away is not None):
         fail(GUARDIAN_NAME, "填写了监护人信息,请同时填写监护人姓名")
-    if phone and not _PHONE.match(phone):
+    if phone and not PHONE.match(phone):
         fail(GUARDIAN_PHONE, f"电话号码“{phone}”格式不正确,应为手机号或带区号的座机号")
 
     if len(errors.items) > before or classroom is None or gender is None or birth_date is None:

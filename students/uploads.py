@@ -1,4 +1,4 @@
-"""Signed scans and evidence files (PDF or JPG): checked before anything is stored.
+"""Signed scans and evidence files (PDF or JPG): checked before anything is stored, served only as downloads.
 
 A file is refused, with a Chinese message and nothing written, when its name is not .pdf/.jpg/.jpeg,
 when it is larger than the limit, or when its content is not what the name says (a renamed
@@ -10,8 +10,10 @@ import dataclasses
 import hashlib
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404
 
-from students.errors import InvalidInput
+from .errors import InvalidInput
 
 MAX_BYTES = 5 * 1024 * 1024
 KINDS = {"pdf": "pdf", "jpg": "jpeg", "jpeg": "jpeg"}
@@ -53,3 +55,24 @@ def check_scan(upload: UploadedFile | None, *, what: str = "扫描件", max_byte
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,
     )
+
+
+CONTENT_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
+
+
+def download(stored: FieldFile, name: str) -> FileResponse:
+    """A scan or evidence file under its original ``name``; never kept by a browser or proxy.
+    The caller has checked that the reader may see it."""
+    extension = stored.name.rsplit(".", 1)[-1].lower()
+    try:
+        handle = stored.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404("文件已不存在") from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=name or f"文件.{extension}",
+        content_type=CONTENT_TYPES.get(extension, "application/octet-stream"),
+    )
+    response["Cache-Control"] = "no-store"
+    return response
