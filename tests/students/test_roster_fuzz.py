@@ -62,7 +62,7 @@ def test_shared_strings_that_unpack_to_gigabytes_are_refused_before_parsing(worl
 
 
 def test_a_zip_bomb_sheet_is_refused_before_parsing(world, api, no_parsing):
-    bomb = b"<worksheet>" + b" " * (roster.PART_MAX_BYTES + 1) + b"</worksheet>"
+    bomb = b"<worksheet>" + b" " * (roster.ROSTER_ZIP.part + 1) + b"</worksheet>"
     content = _with_part(xlsx_bytes([student_row(1)]), "xl/worksheets/sheet1.xml", bomb)
     response = post(api, world.principal, content)
     assert response.status_code == 400
@@ -75,7 +75,7 @@ def test_too_many_parts_are_refused(world, api, no_parsing):
     with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
             target.writestr(item, source.read(item.filename))
-        for n in range(roster.ZIP_MAX_PARTS):
+        for n in range(roster.ROSTER_ZIP.parts):
             target.writestr(f"customXml/item{n}.xml", b"<a/>")
     response = post(api, world.principal, out.getvalue())
     assert file_problem(response).startswith("文件内容过大")
