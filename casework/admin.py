@@ -2,13 +2,25 @@
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
-from students import scoping
+from students import idnumber, scoping
 from students.admin import ScopedAdminMixin
 from students.errors import DomainError
 
 from . import selectors, services
-from .models import CaseActivity, CaseEvent, CaseHandover, CountyPolicy, DropoutCase, FollowUp, ReturnPlan
+from .models import (
+    CaseActivity,
+    CaseEvent,
+    CaseHandover,
+    CountyPolicy,
+    DropoutCase,
+    FollowUp,
+    ReturnPlan,
+    ScreenedChild,
+    ScreeningRun,
+)
+from .screening import selectors as screening_selectors
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -113,3 +125,55 @@ class CaseHandoverAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- screening: read here (with the history of each child's resolution); written by the import and its pages
+
+
+class ScreeningReadOnly(ScopedAdminMixin, SimpleHistoryAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScreeningRun)
+class ScreeningRunAdmin(ScreeningReadOnly):
+    list_display = ["title", "county", "status", "progress", "file_name", "imported_by", "created_at", "finished_at"]
+    list_filter = ["status", "county"]
+    search_fields = ["title", "file_name", "file_sha256"]
+    exclude = ["file"]  # the register is downloaded through its scoped page, never from a media URL
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(county__in=scoping.managed_counties(request.user))
+
+
+@admin.register(ScreenedChild)
+class ScreenedChildAdmin(ScreeningReadOnly):
+    list_display = ["name", "id_number", "village", "outcome", "suggestion", "resolution", "school", "run"]
+    list_filter = ["outcome", "resolution", "suggestion", "run"]
+    search_fields = ["name", "household_head"]
+    list_select_related = ["village__township", "school", "run"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(screening_selectors.children_q(request.user))
+
+    @admin.display(description=_("身份证号"))
+    def masked_id_number(self, obj):
+        return idnumber.mask(obj.id_number)
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if not scoping.scope_for(request.user).sees_full_id_numbers:
+            columns[columns.index("id_number")] = "masked_id_number"
+        return columns
+
+    def get_exclude(self, request, obj=None):
+        hidden = ["evidence"]  # downloaded through its scoped page, never from a media URL
+        if not scoping.scope_for(request.user).sees_full_id_numbers:
+            hidden.append("id_number")
+        return hidden

@@ -157,15 +157,26 @@ class StudentAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def masked_id_number(self, obj):
         return idnumber.mask(obj.id_number)
 
+    @admin.display(description=_("全国学籍号"))
+    def masked_student_no(self, obj):
+        return idnumber.mask(obj.student_no)  # usually "G" + the 身份证号: masked like it
+
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
         if not scoping.scope_for(request.user).sees_full_id_numbers:
             columns[columns.index("id_number")] = "masked_id_number"
+            columns[columns.index("student_no")] = "masked_student_no"
         return columns
+
+    def get_search_fields(self, request):
+        fields = list(super().get_search_fields(request))
+        if not scoping.scope_for(request.user).sees_full_id_numbers:
+            fields.remove("student_no")  # an icontains search would give away the masked digits
+        return fields
 
     def get_exclude(self, request, obj=None):
         if not scoping.scope_for(request.user).sees_full_id_numbers:
-            return ["id_number"]
+            return ["id_number", "student_no"]
         return super().get_exclude(request, obj)
 
 

@@ -187,6 +187,8 @@ def check_upload(upload) -> tuple[str, bytes]:
             raise file_error("文件格式错误:扩展名为 .xlsx 但不是 Excel 文件,请用 Excel 另存为 .xlsx 后上传")
         tabular.check_zip(content, REGISTER_ZIP, refuse=file_error, what="户籍名单")
         return "xlsx", content
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise file_error("不支持 UTF-16 编码的文件,请在 Excel 中另存为“CSV UTF-8(逗号分隔)”或 .xlsx")
     return "csv", content
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from students import idnumber
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,12 @@ def test_staff_teacher_sees_masked_id_numbers_in_admin(world, client):
     assert "*" * 14 + student.id_number[-4:] in page
     change = client.get(reverse("admin:students_student_change", args=[student.pk])).content.decode()
     assert student.id_number not in change
+    # The 全国学籍号 is "G" + the 身份证号: masked the same way, and no search by its digits.
+    assert student.student_no not in page
+    assert student.student_no not in change
+    assert idnumber.mask(student.student_no) in page
+    found = client.get(reverse("admin:students_student_changelist"), {"q": student.student_no[:12]})
+    assert found.context["cl"].result_count == 0
 
 
 def test_admin_search_by_pinyin_initials(world, client):
