@@ -14,7 +14,7 @@ from tests import factories as f
 from tests import screening_files as files
 from tests.helpers import report
 
-O = ScreeningOutcome
+OUT = ScreeningOutcome
 LAST_FIVE = [dt.date(2026, 11, d) for d in (18, 19, 20, 23, 24)]  # before Wednesday 25 November
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -64,19 +64,19 @@ def test_each_outcome_of_a_hand_made_register(world, register, run_import):
     children = by_name(run)
     a0, a1, a2 = world.students_a
     b0 = world.students_b[0]
-    assert children[a0.name].outcome == O.ATTENDING
+    assert children[a0.name].outcome == OUT.ATTENDING
     assert children[a0.name].student == a0
     assert children[a0.name].match_method == ScreenedChild.MatchMethod.ID_NUMBER
     absent = [c for c in children.values() if c.student == a1]
     assert len(absent) == 1
-    assert absent[0].outcome == O.ENROLLED_ABSENT
+    assert absent[0].outcome == OUT.ENROLLED_ABSENT
     assert "11-18至11-24" in absent[0].evidence_text
-    assert ScreenedChild.objects.get(run=run, student=a2).outcome == O.NOT_REGISTERED
-    assert children["王小花"].outcome == O.NOT_ENROLLED
+    assert ScreenedChild.objects.get(run=run, student=a2).outcome == OUT.NOT_REGISTERED
+    assert children["王小花"].outcome == OUT.NOT_ENROLLED
     assert children["王小花"].student is None
     suggested = [c for c in children.values() if c.suggested_student == b0]
     assert len(suggested) == 1
-    assert suggested[0].outcome == O.NOT_ENROLLED
+    assert suggested[0].outcome == OUT.NOT_ENROLLED
     assert suggested[0].suggestion == ScreenedChild.Suggestion.PENDING
     assert suggested[0].student is None
     assert "王小宝" not in children
@@ -86,11 +86,11 @@ def test_each_outcome_of_a_hand_made_register(world, register, run_import):
     assert run.counts["register_rows"] == 9
     assert run.counts["not_of_age"] == 3
     counts = selectors.outcome_counts(selectors.children_visible_to(world.bureau).filter(run=run))
-    assert counts[O.ATTENDING] == 1, counts
-    assert counts[O.NOT_ENROLLED] == 4  # 王小花, 王小草, the suggested child, 刚满六岁
-    assert counts[O.ENROLLED_ABSENT] == 1
+    assert counts[OUT.ATTENDING] == 1, counts
+    assert counts[OUT.NOT_ENROLLED] == 4  # 王小花, 王小草, the suggested child, 刚满六岁
+    assert counts[OUT.ENROLLED_ABSENT] == 1
     # Enrolled students of the register's two villages it does not list: a2 and c2 (石门村), b1, b2, c0, c1 (柳树村).
-    assert counts[O.NOT_REGISTERED] == 6
+    assert counts[OUT.NOT_REGISTERED] == 6
     assert counts["suggested"] == 1
 
 
@@ -174,11 +174,11 @@ def test_a_rejected_suggestion_stays_unmatched_and_the_student_is_not_on_the_reg
     services.reject_suggestion(user=world.cadre2, child_id=child.pk)
     child.refresh_from_db()
     assert child.suggestion == ScreenedChild.Suggestion.REJECTED
-    assert child.outcome == O.NOT_ENROLLED
+    assert child.outcome == OUT.NOT_ENROLLED
     assert child.student is None
     assert child.needs_resolution
     listed = ScreenedChild.objects.get(run=run, student=b0)
-    assert listed.outcome == O.NOT_REGISTERED
+    assert listed.outcome == OUT.NOT_REGISTERED
     with pytest.raises(InvalidTransition):
         services.confirm_suggestion(user=world.cadre2, child_id=child.pk)
 
@@ -193,7 +193,7 @@ def test_a_confirmed_suggestion_matches_the_student(world, register, run_import)
     child.refresh_from_db()
     assert child.student == b0
     assert child.match_method == ScreenedChild.MatchMethod.SUGGESTION
-    assert child.outcome == O.ATTENDING
+    assert child.outcome == OUT.ATTENDING
     assert child.school == world.school
     assert child.history.first().history_user == world.bureau
 
@@ -208,7 +208,7 @@ def test_a_child_turning_six_on_1_september_is_not_of_age_and_on_31_august_is(wo
         ),  # 16, and enrolled nowhere: done with compulsory school
     ]
     run = run_import(world.bureau, files.xlsx(rows))
-    listed = ScreenedChild.objects.filter(run=run).exclude(outcome=O.NOT_REGISTERED)
+    listed = ScreenedChild.objects.filter(run=run).exclude(outcome=OUT.NOT_REGISTERED)
     assert sorted(listed.values_list("name", flat=True)) == ["八月生", "十五岁"]
 
 
@@ -220,7 +220,7 @@ def test_an_older_child_still_in_compulsory_school_is_screened(world, term, run_
     child = ScreenedChild.objects.get(run=run, row_number=2)
     assert child.age == 17
     assert child.student == older
-    assert child.outcome == O.ATTENDING
+    assert child.outcome == OUT.ATTENDING
 
 
 def _pdf(name="在读证明.pdf"):
@@ -344,7 +344,7 @@ def test_who_sees_which_children(world, register, run_import):
     assert set(teacher2.values_list("classroom_id", flat=True)) == {world.class_b.pk}
     assert not names(world.outsider)
     counts = selectors.outcome_counts(selectors.children_visible_to(world.principal).filter(run=run))
-    assert counts[O.NOT_ENROLLED] == 0
+    assert counts[OUT.NOT_ENROLLED] == 0
     assert counts["suggested"] == 0
 
 
