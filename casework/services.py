@@ -368,11 +368,10 @@ def submit_report(*, user, case_id: int, note: str = "") -> DropoutCase:
     _require(_is_school_leader(user, case), "签发报告表(须本校校长或校领导)")
     if case.reported_on:
         raise InvalidTransition("报告表已上报教育局,等待核实")
-    missing = [
-        label
-        for field, label in (("reason", "辍学原因"), ("last_attended_on", "最后到校日期"))
-        if not getattr(case, field)
-    ]
+    required = [("reason", "辍学原因"), ("last_attended_on", "最后到校日期")]
+    if case.student.status == Student.Status.NOT_ENROLLED:
+        required.pop()  # a child screening found who never attended has no last day at school
+    missing = [label for field, label in required if not getattr(case, field)]
     if missing:
         raise InvalidInput(f"报告表不完整:请填写{'、'.join(missing)}")
     case.signed_by = user
@@ -682,6 +681,9 @@ def record_return(
         raise InvalidInput("复学日期不能晚于今天")
     guards.check_field(FollowUp, "note", buddy, "互助对子")  # its follow-up is bulk-created below
     student = case.student
+    if not classroom_id and student.classroom_id is None:
+        # A child screening found who never enrolled (or one whose class is gone) joins a class now.
+        raise InvalidInput("该学生尚无班级,请选择安置班级")
     if classroom_id:
         classroom = Classroom.objects.filter(pk=classroom_id, school_id=case.school_id).first()
         if classroom is None:

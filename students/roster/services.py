@@ -514,16 +514,11 @@ def _check_against_database(
     student_nos = {row.student_no for row in rows}
     id_numbers = {row.id_number for row in rows if row.id_number}
     existing = {s.student_no: s for s in Student.objects.filter(student_no__in=student_nos)} if rows else {}
-    id_owner = (
-        {
-            number: (student_no, school_id)
-            for number, student_no, school_id in Student.objects.filter(id_number__in=id_numbers).values_list(
-                "id_number", "student_no", "school_id"
-            )
-        }
-        if id_numbers
-        else {}
-    )
+    owners = list(Student.objects.filter(id_number__in=id_numbers)) if id_numbers else []
+    id_owner = {owner.id_number: (owner.student_no, owner.school_id) for owner in owners}
+    # A child screening found enrolled nowhere has a record with no 学籍号: the roster that gives them one
+    # adopts that record (its case and history stay with it) once they are back in class.
+    unnumbered = {owner.id_number: owner for owner in owners if not owner.student_no}
     scope = scope_for(user)
     whole_school = scope.manages_school(school)
     manageable_ids = {c.pk for c in classrooms}
@@ -545,7 +540,21 @@ def _check_against_database(
                 # Only a class teacher gets here (the school's leaders manage every class of it).
                 errors.add(row.row, STUDENT_NO, "该学籍号不能在此导入,请联系学校管理员")
         owner_no, owner_school = id_owner.get(row.id_number, (None, None)) if row.id_number else (None, None)
-        if owner_no is not None and owner_no != row.student_no:
+        if owner_no == "" and student is None:
+            child = unnumbered[row.id_number]
+            if owner_school != school.pk and not county_level:
+                errors.add(row.row, ID_NUMBER, "该身份证号属于排查发现的儿童,已由其他学校跟进,请联系教育局")
+            elif child.status != Student.Status.ENROLLED:
+                errors.add(
+                    row.row,
+                    ID_NUMBER,
+                    "该身份证号属于排查发现的未入学儿童,请先在其辍学个案中登记复学(安置班级),再导入学籍号",
+                )
+            elif not (child.classroom_id in manageable_ids or whole_school):
+                errors.add(row.row, ID_NUMBER, "该身份证号不能在此导入,请联系学校管理员")
+            else:
+                existing[row.student_no] = child
+        elif owner_no is not None and owner_no != row.student_no:
             errors.add(
                 row.row,
                 ID_NUMBER,
@@ -558,6 +567,7 @@ def _check_against_database(
 
 # The Student fields an import may change (model field names); only those that changed are written.
 _TRACKED_FIELDS = (
+    "student_no",  # given once to a child screening found without one (see _check_against_database)
     "name",
     "name_pinyin",
     "name_initials",
@@ -582,6 +592,7 @@ def _snapshot(student: Student) -> dict:
 
 def _apply(student: Student, row: _Row, school: School) -> None:
     """Copy the row onto the student; blank optional cells keep what the student already has."""
+    student.student_no = row.student_no
     student.name = row.name
     student.gender = row.gender
     student.birth_date = row.birth_date

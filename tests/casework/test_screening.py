@@ -369,3 +369,38 @@ def test_admin_lists_children_in_scope_with_masked_numbers_for_masked_staff(worl
     assert child.id_number[-4:] in page
     other = ScreenedChild.objects.filter(run=run, village=world.other_village).first()
     assert client.get(reverse("admin:casework_screenedchild_change", args=[other.pk])).status_code == 302
+
+
+def test_a_child_found_out_of_school_goes_through_the_case_workflow_into_a_class(world, register, run_import):
+    from casework import services as case_services
+    from tests.helpers import plan_input
+
+    run = run_import(world.bureau, files.xlsx(register))
+    child = ScreenedChild.objects.get(run=run, name="王小草")
+    services.resolve(
+        user=world.cadre,
+        child_id=child.pk,
+        data=ResolutionInput(Resolution.OUT_OF_SCHOOL, responsible_school_id=world.school.pk),
+    )
+    case = ScreenedChild.objects.get(pk=child.pk).case
+    with pytest.raises(InvalidInput, match="辍学原因"):  # never at school: the last day is not asked for
+        case_services.submit_report(user=world.principal, case_id=case.pk)
+    case_services.update_report(user=world.principal, case_id=case.pk, changes={"reason": "poverty"})
+    case_services.submit_report(user=world.principal, case_id=case.pk)
+    case_services.verify_case(user=world.bureau, case_id=case.pk)
+    assert Student.objects.get(pk=case.student_id).status == Student.Status.DROPPED_OUT
+    case_services.make_plan(user=world.principal, case_id=case.pk, plan=plan_input(world, student=case.student))
+    with pytest.raises(InvalidInput, match="安置班级"):
+        case_services.record_return(
+            user=world.principal, case_id=case.pk, returned_on=dt.date(2026, 11, 25), placement="inserted"
+        )
+    case_services.record_return(
+        user=world.principal,
+        case_id=case.pk,
+        returned_on=dt.date(2026, 11, 25),
+        placement="inserted",
+        classroom_id=world.class_a.pk,
+    )
+    student = Student.objects.get(pk=case.student_id)
+    assert student.status == Student.Status.ENROLLED
+    assert student.classroom == world.class_a

@@ -750,3 +750,46 @@ def test_only_the_bureau_hears_where_a_number_is_already_used(world, api):
     assert "不能在此使用" in answer
     bureau = post(api, world.bureau, xlsx_bytes(rows), school=world.school.pk).content.decode()
     assert "该学籍号已属于其他学校的学生" in bureau
+
+
+# --- a child screening found without a 学籍号 ------------------------------------------------------
+
+
+def _found_by_screening(world, status=Student.Status.NOT_ENROLLED, classroom=None):
+    number = id_for(77)
+    return f.StudentFactory(
+        classroom=classroom,
+        school=world.school,
+        student_no="",
+        id_number=number,
+        birth_date=idnumber.birth_date_of(number),
+        status=status,
+        village=world.village,
+    )
+
+
+def test_a_child_still_out_of_school_is_not_enrolled_by_the_roster(world, api):
+    child = _found_by_screening(world)
+    response = post(api, world.principal, xlsx_bytes([matching_id(5, child.id_number)]))
+    assert response.status_code == 400
+    assert "先在其辍学个案中登记复学" in messages(response)
+    child.refresh_from_db()
+    assert child.student_no == ""
+
+
+def test_a_returned_child_gets_their_student_number_from_the_roster(world, api):
+    child = _found_by_screening(world, status=Student.Status.ENROLLED, classroom=world.class_a)
+    response = post(api, world.principal, xlsx_bytes([matching_id(5, child.id_number)]))
+    assert response.status_code == 200, response.json()
+    child.refresh_from_db()
+    assert child.student_no == "T000000000005"
+    assert Student.objects.filter(id_number=child.id_number).count() == 1
+    assert child.history.first().history_change_reason == roster.CHANGE_REASON
+
+
+def test_another_school_cannot_take_a_child_screening_gave_to_a_school(world, api):
+    child = _found_by_screening(world, status=Student.Status.ENROLLED, classroom=world.class_a)
+    row = matching_id(5, child.id_number) | {"班级": "七年级(1)班"}
+    response = post(api, world.principal2, xlsx_bytes([row]))
+    assert response.status_code == 400
+    assert "已由其他学校跟进" in messages(response)
