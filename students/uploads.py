@@ -63,7 +63,7 @@ CONTENT_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/j
 def download(stored: FieldFile, name: str) -> FileResponse:
     """A scan or evidence file under its original ``name``; never kept by a browser or proxy.
     The caller has checked that the reader may see it."""
-    extension = stored.name.rsplit(".", 1)[-1].lower()
+    extension = (stored.name or "").rsplit(".", 1)[-1].lower()
     try:
         handle = stored.open("rb")
     except (FileNotFoundError, ValueError):

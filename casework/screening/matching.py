@@ -83,9 +83,11 @@ class Attendance:
         return f"最近{len(self.days)}个上学日({self.days[0]:%m-%d}至{self.days[-1]:%m-%d})日报均缺勤"
 
 
-def load_students(county_id: int) -> list[Known]:
+def load_students(county_id: int, only: list[int] | None = None) -> list[Known]:
+    """The county's students (or only those of ``only``), in one query."""
+    students = Student.objects.filter(pk__in=only) if only is not None else Student.objects.all()
     rows = (
-        Student.objects.filter(
+        students.filter(
             Q(school__county_id=county_id) | Q(school__isnull=True, village__township__county_id=county_id)
         )
         .order_by()
@@ -136,7 +138,7 @@ def set_outcome(child: ScreenedChild, student: Known, attendance: Attendance, ca
         child.outcome = ScreeningOutcome.NOT_ENROLLED
         child.school_id = child.classroom_id = None
         child.evidence_text = f"学籍状态:{STATUS_LABELS[status]}"
-        automatic = {
+        automatic: dict[str, str] = {
             StudentStatus.NOT_ENROLLED: Resolution.OUT_OF_SCHOOL,
             StudentStatus.GRADUATED: Resolution.GRADUATED,
             StudentStatus.DECEASED: Resolution.DECEASED,

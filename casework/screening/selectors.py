@@ -83,8 +83,10 @@ def responsible_schools(user, child: ScreenedChild) -> QuerySet[School]:
     """Schools that may take a 失学 child's case: the schools of the child's township (any school of the
     county for the bureau, or when the township has none)."""
     county_schools = School.objects.filter(county_id=child.run.county_id).order_by("code")
+    if child.township_id is None or scoping.scope_for(user).manages_county(child.run.county_id):
+        return county_schools
     local = county_schools.filter(township_id=child.township_id)
-    if scoping.scope_for(user).manages_county(child.run.county_id) or not local.exists():
+    if not local.exists():
         return county_schools
     return local
 
@@ -131,7 +133,7 @@ class PlaceProgress:
 
 def progress(user, run: ScreeningRun) -> list[PlaceProgress]:
     """Per township, then per village: how many unmatched children are resolved and left, and the cadres."""
-    rows = (
+    grouped = (
         children_visible_to(user)
         .filter(run=run, outcome=NOT_ENROLLED)
         .order_by()
@@ -143,7 +145,7 @@ def progress(user, run: ScreeningRun) -> list[PlaceProgress]:
             out_of_school=Count("pk", filter=Q(resolution=Resolution.OUT_OF_SCHOOL)),
         )
     )
-    rows = list(rows)
+    rows = list(grouped)
     town_names = dict(Township.objects.filter(pk__in={r["township_id"] for r in rows}).values_list("pk", "name"))
     village_names = dict(Village.objects.filter(pk__in={r["village_id"] for r in rows}).values_list("pk", "name"))
     cadres: defaultdict[tuple[str, int], list[str]] = defaultdict(list)

@@ -219,7 +219,10 @@ def confirm_suggestion(*, user, child_id: int) -> ScreenedChild:
     if child.suggestion != ScreenedChild.Suggestion.PENDING:
         raise InvalidTransition("该儿童没有待确认的疑似匹配")
     run = child.run
-    student = next(s for s in matching.load_students(run.county_id) if s.pk == child.suggested_student_id)
+    found = matching.load_students(run.county_id, only=[child.suggested_student_id or 0])
+    if not found:
+        raise InvalidTransition("疑似匹配的学生已不在本县学籍中")
+    student = found[0]
     if ScreenedChild.objects.filter(run=run, student_id=student.pk).exclude(pk=child.pk).exists():
         raise InvalidTransition("该学生已与本批次的另一名儿童匹配")
     attendance = matching.Attendance.load(
@@ -245,10 +248,15 @@ def reject_suggestion(*, user, child_id: int) -> ScreenedChild:
     run = child.run
     child.suggestion = ScreenedChild.Suggestion.REJECTED
     _save(child, user)
-    student = next((s for s in matching.load_students(run.county_id) if s.pk == child.suggested_student_id), None)
-    listed = ScreenedChild.objects.filter(run=run, student_id=getattr(student, "pk", None)).exists()
-    in_villages = ScreenedChild.objects.filter(run=run, village_id=getattr(student, "village_id", None)).exists()
-    if student is not None and student.status == Student.Status.ENROLLED and in_villages and not listed:
+    found = matching.load_students(run.county_id, only=[child.suggested_student_id or 0])
+    student = found[0] if found else None
+    if (
+        student is not None
+        and student.status == Student.Status.ENROLLED
+        and student.village_id is not None
+        and ScreenedChild.objects.filter(run=run, village_id=student.village_id).exists()
+        and not ScreenedChild.objects.filter(run=run, student_id=student.pk).exists()
+    ):
         row = matching.not_registered_child(run.pk, student, run.cutoff_on, matching.open_cases([student.pk]))
         _save(row, user)
     return child
@@ -331,7 +339,8 @@ def resolve(*, user, child_id: int, data: ResolutionInput) -> ScreenedChild:
 
 
 def _open_case(user, child: ScreenedChild, data: ResolutionInput) -> DropoutCase:
-    school = selectors.responsible_schools(user, child).filter(pk=data.responsible_school_id).first()
+    schools = selectors.responsible_schools(user, child)
+    school = schools.filter(pk=data.responsible_school_id).first() if data.responsible_school_id else None
     if school is None:
         raise InvalidInput("请选择负责劝返的学校(该儿童户籍所在乡镇的学校)")
     student = _student_for(user, child, school)

@@ -541,7 +541,7 @@ def _check_against_database(
                 errors.add(row.row, STUDENT_NO, "该学籍号不能在此导入,请联系学校管理员")
         owner_no, owner_school = id_owner.get(row.id_number, (None, None)) if row.id_number else (None, None)
         if owner_no == "" and student is None:
-            child = unnumbered[row.id_number]
+            child = unnumbered[row.id_number or ""]
             if owner_school != school.pk and not county_level:
                 errors.add(row.row, ID_NUMBER, "该身份证号属于排查发现的儿童,已由其他学校跟进,请联系教育局")
             elif child.status != Student.Status.ENROLLED:
