@@ -20,7 +20,8 @@ and so is the process (a full garbage collection, then ``gc.freeze()`` of what i
 
 Sections (one module each): seed (:mod:`bench.seed`), attendance and nightly
 (:mod:`bench.attendance`), roster (:mod:`bench.roster`), reports (:mod:`bench.reports`), ledger
-(:mod:`bench.ledgers`), dashboards (:mod:`bench.dashboards`), accountability (:mod:`bench.accountability`).
+(:mod:`bench.ledgers`), dashboards (:mod:`bench.dashboards`), accountability (:mod:`bench.accountability`),
+screening (:mod:`bench.screening`).
 """
 
 import gc
@@ -42,6 +43,7 @@ from .dashboards import bench_dashboards
 from .ledgers import bench_ledger
 from .reports import bench_reports
 from .roster import bench_roster
+from .screening import bench_screening
 from .seed import bench_seed
 
 # Sections run in this order; each is (name for --only, function).
@@ -54,6 +56,7 @@ SECTIONS: list[tuple[str, Section]] = [
     ("ledger", bench_ledger),
     ("dashboards", bench_dashboards),
     ("accountability", bench_accountability),
+    ("screening", bench_screening),
 ]
 SECTION_NAMES = [name for name, _section in SECTIONS]
 

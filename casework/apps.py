@@ -15,8 +15,12 @@ class CaseworkConfig(AppConfig):
 
         # services queue the register import by name: register the task in every process, not only in workers.
         from .screening import tasks  # noqa: F401
+        from .screening.demo import DemoScreening
+        from .screening.views import home_section as screening_home_section
         from .selectors import home_section, overdue_reminders_done
 
         demo_hooks.register(DemoCases)
+        demo_hooks.register(DemoScreening)  # after the cases (hooks act in the order registered): it screens them
         home_sections.register(home_section)
+        home_sections.register(screening_home_section)
         notifications.reason_check("case_overdue")(overdue_reminders_done)

@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("reporting.urls_ledgers")),
     path("", include("reporting.urls_dashboards")),
     path("", include("reporting.urls_compliance")),
+    path("screening/", include("casework.screening.urls")),
     path("", include("students.urls")),
 ]
 # No route serves MEDIA_ROOT, in any mode: generated reports and ledgers are downloaded only through

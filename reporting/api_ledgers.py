@@ -22,8 +22,6 @@ from . import ledgers, selectors, services
 from .models import DownloadLog, ReportRun
 from .xlsx import XLSX_CONTENT_TYPE
 
-SCREENING_NOT_READY = "排查比对功能尚未上线"
-
 
 class XlsxRenderer(BaseRenderer):
     """Lets clients ask for the spreadsheet type; errors under it are still JSON bodies."""
@@ -97,35 +95,45 @@ RunAccepted = inline_serializer(
 
 @extend_schema(
     operation_id="ledger_download",
-    summary="Excel 台账(辍学学生台账 dropouts、疑似辍学学生台账 suspected、劝返清单 returns、排查 screening)",
+    summary=(
+        "Excel 台账(辍学学生台账 dropouts、疑似辍学学生台账 suspected、劝返清单 returns、适龄儿童少年台账 screening)"
+    ),
     description=(
         "The ledger in the caller's scope. Small exports (a school or class, or fewer than ~5,000 rows) are "
         "answered at once; a large county-wide export for the bureau answers 202 with the report run that "
-        "builds it (follow `url`, download `file_url` when done). Every download is logged."
+        "builds it (follow `url`, download `file_url` when done). Every download is logged. "
+        "`screening` lists the children of one screening run (`run`, default the latest; 404 when no "
+        "register has been imported), grouped by household, with a summary sheet per township; "
+        "`run`, `township` and `village` apply to it alone."
     ),
     parameters=[
-        OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[*ledgers.LEDGERS, "screening"]),
+        OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(ledgers.LEDGERS)),
         OpenApiParameter("school", OpenApiTypes.INT, description="只导出该学校"),
         OpenApiParameter("classroom", OpenApiTypes.INT, description="只导出该班级"),
+        OpenApiParameter("run", OpenApiTypes.INT, description="screening:排查批次(默认最近一次已完成的)"),
+        OpenApiParameter("township", OpenApiTypes.INT, description="screening:只导出该乡镇"),
+        OpenApiParameter("village", OpenApiTypes.INT, description="screening:只导出该村(社区)"),
     ],
     responses={
         (200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="xlsx 文件"),
         (202, "application/json"): OpenApiResponse(RunAccepted, description="全县台账已转入后台生成"),
-        404: OpenApiResponse(description="台账、学校或班级不存在或无权查看"),
+        400: OpenApiResponse(description="编号格式错误"),
+        404: OpenApiResponse(description="台账、学校、班级、排查批次、乡镇或村不存在或无权查看;尚未导入户籍名单"),
+        409: OpenApiResponse(description="该排查批次尚未完成比对"),
     },
 )
 @api_view(["GET"])
 @renderer_classes([JSONRenderer, XlsxRenderer])
 def ledger_download(request, name: str):
-    if name == "screening":
-        raise NotFound(SCREENING_NOT_READY)
-    if name not in ledgers.LEDGERS:
+    ledger = ledgers.LEDGERS.get(name)
+    if ledger is None:
         raise NotFound("台账不存在")
     export = services.export_ledger(
         request.user,
         name,
         school=_param(request, "school"),
         classroom=_param(request, "classroom"),
+        options={key: _param(request, key) for key in ledger.options},
         request=request,
     )
     if export.run is not None:

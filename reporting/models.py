@@ -33,6 +33,7 @@ class ReportRun(models.Model):
         LEDGER_DROPOUTS = "ledger_dropouts", _("辍学学生台账")
         LEDGER_SUSPECTED = "ledger_suspected", _("疑似辍学学生台账")
         LEDGER_RETURNS = "ledger_returns", _("劝返清单")
+        LEDGER_SCREENING = "ledger_screening", _("适龄儿童少年台账")
 
     class ScopeType(models.TextChoices):
         CLASSROOM = "classroom", _("班级")

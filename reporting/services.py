@@ -34,7 +34,7 @@ from students.models import Classroom, School
 
 from . import reports, selectors
 from .building import Builder
-from .ledgers import LEDGER_BY_KIND, LEDGERS, Ledger, context_for_user, direct_max_rows, filename_for, row_counts
+from .ledgers import LEDGER_BY_KIND, LEDGERS, Ledger, context_for_user, direct_max_rows, filename_for
 from .ledgers.shared import as_pk, user_county_id
 from .models import DownloadLog, ReportRun, ReportSignature
 from .periods import PERIODIC, WEEK_RE, period_bounds
@@ -247,25 +247,29 @@ def request_county_ledger(user, kind: str) -> tuple[ReportRun, bool]:
     return request_run(user=user, kind=kind, scope_type=ReportRun.ScopeType.COUNTY, scope_id=county_id, regenerate=True)
 
 
-def export_ledger(user, slug: str, *, school=None, classroom=None, request=None) -> Export:
-    """A ledger for download: generated now and logged, or (county-wide and big) queued as a run."""
+def export_ledger(user, slug: str, *, school=None, classroom=None, options: dict | None = None, request=None) -> Export:
+    """A ledger for download: generated now and logged, or (county-wide and big) queued as a run.
+
+    ``options``: the ledger's own query parameters (``Ledger.options``; others are ignored). An
+    export narrowed by any of them is generated in the request, as one narrowed to a school or class.
+    """
     ledger = LEDGERS.get(slug)
     if ledger is None:
         raise OutOfScope("台账不存在")
-    ctx = context_for_user(user, school=school, classroom=classroom)
-    county_wide = as_pk(school) is None and as_pk(classroom) is None and scoping.scope_for(user).is_bureau
-    if county_wide and row_counts(ctx)[slug] >= direct_max_rows():
+    given = {key: value for key, value in (options or {}).items() if key in ledger.options and value not in (None, "")}
+    ctx = context_for_user(user, school=school, classroom=classroom, options=given)
+    county_wide = not ctx.options and scoping.scope_for(user).is_bureau
+    if county_wide and ledger.rows(ctx) >= direct_max_rows():
         run, created = request_county_ledger(user, ledger.kind)
         return Export(ledger=ledger, run=run, created=created)
     out = io.BytesIO()
     written = ledger.write(ctx, out)
-    params = {key: value for key, value in (("school", as_pk(school)), ("classroom", as_pk(classroom))) if value}
     log_download(
         user,
         what=ledger.kind,
         label=f"{ledger.title}({ctx.scope_label})",
         row_count=written.rows,
-        params=params,
+        params={**ctx.options, **written.params},
         request=request,
         school_id=ctx.school_id,
         county_id=ctx.county_id,

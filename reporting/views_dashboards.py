@@ -27,6 +27,7 @@ from accountability.models import Finding, LeadingGroup, Responsibility, WeeklyS
 from accountability.signoffs import selectors as signoff_selectors
 from accountability.signoffs import weeks
 from casework.models import DropoutCase
+from casework.screening import selectors as screening
 from casework.services import DUE_LABELS
 from students.calendar import unknown_years
 from students.errors import not_found_as_404
@@ -347,6 +348,7 @@ def county_dashboard(request):
             # Years of the county's terms whose holidays nobody knows: the bureau is asked to enter them.
             "unknown_calendar_years": unknown_years(board.county.pk, today=board.week.today),
             "accountability": accountability_strip(request.user),
+            "screening": screening_card(request.user, board.county.pk),
             "total": board.total,
             "rows": rows,
             "townships": townships,
@@ -365,6 +367,22 @@ def county_dashboard(request):
             "formulas": metrics.FORMULAS,
         },
     )
+
+
+def screening_card(user, county_id: int) -> dict | None:
+    """排查比对进度: the county's latest finished run, per township, counted as the run's own page counts."""
+    run = screening.runs_visible_to(user).filter(county_id=county_id, status=screening.Status.DONE).first()
+    if run is None:
+        return None
+    towns = screening.progress(user, run)
+    for town in towns:
+        town.url = link("screening:run", run.pk, township=town.pk, unresolved=1)
+    return {
+        "run": run,
+        "towns": towns,
+        "counts": screening.outcome_counts(screening.children_visible_to(user).filter(run=run)),
+        "url": link("screening:run", run.pk, unresolved=1),
+    }
 
 
 # --- accountability on both dashboards -----------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from students import scoping
-from students.errors import DomainError, int_or_none, not_found_as_404
+from students.errors import DomainError, OutOfScope, int_or_none, not_found_as_404
 
 from . import selectors, services
 from .api_ledgers import DownloadLogFilter
@@ -24,6 +24,9 @@ DESCRIPTIONS = {
     "dropouts": gettext_lazy("已认定辍学、尚未销号的学生,一人一行;本学年已销号的在“已销号”工作表。"),
     "suspected": gettext_lazy("待核实的疑似辍学学生,以及本学年已核实的(含核实结论、转入辍学台账日期)。"),
     "returns": gettext_lazy("乡镇签字用:辍学、已返校、未返校人数与三份名单,附签字栏。"),
+    "screening": gettext_lazy(
+        "最近一次户籍比对的适龄儿童,按户排列、一人一行(就学状态、比对结果、摸排情况),附乡镇汇总。"
+    ),
 }
 
 
@@ -42,7 +45,10 @@ def ledgers(request):
     query = f"?{urlencode({'school': school})}" if school else ""
     cards = []
     for slug, ledger in LEDGERS.items():
-        rows = counts[slug]
+        try:
+            rows, missing = (ledger.count(ctx) if ledger.count else counts[slug]), ""
+        except OutOfScope as exc:  # nothing to export yet (适龄儿童少年台账 before any register is imported)
+            rows, missing = None, exc.message
         cards.append(
             {
                 "slug": slug,
@@ -50,9 +56,10 @@ def ledgers(request):
                 "title": ledger.title,
                 "description": DESCRIPTIONS[slug],
                 "rows": rows,
+                "missing": missing,
                 "href": reverse("api-ledger-download", args=[slug]) + query,
                 # A county-wide export too big to make in the request is generated in the background.
-                "direct": not (scope.is_bureau and not school and rows >= limit),
+                "direct": rows is not None and not (scope.is_bureau and not school and rows >= limit),
             }
         )
     recent = []

@@ -65,6 +65,16 @@ ARGS = {
     "accountability:pledge": ["pledge"],
     "accountability:pledge-scan": ["pledge"],
     "accountability:pledge-print": ["pledge"],
+    "screening:run": ["screening_run"],
+    "screening:compare": ["screening_run"],
+    "screening:file": ["screening_run"],
+    "screening:child": ["screening_child"],
+    "screening:child-action": ["screening_child", "resolve"],
+    "screening:evidence": ["screening_evidence"],
+    "api-screening-child-evidence": ["screening_evidence"],
+    "api-screening-child-resolve": ["screening_evidence"],
+    "api-screening-child-confirm": ["screening_evidence"],
+    "api-screening-child-reject": ["screening_evidence"],
 }
 NOT_ROUTES = {"healthz", "favicon", "set_language", "login", "logout", "api-root", "load-bare-attendance"}
 
@@ -97,7 +107,31 @@ READ = {
     "accountability:pledge-print": "anon=login all=404 bureau=200 principal=200 teacher=200",
     "compliance": "anon=login all=200",
     "appraisal": "anon=login all=200",
+    # Screening pages (issue 14): a run of the county; the child of student a0 (school 1, class A, the
+    # cadre's township); the evidence of an unmatched child of the cadre's township (bureau and cadre only).
+    "screening:runs": "anon=login all=200",
+    "screening:template": "anon=login all=404 bureau=200 cadre=200",
+    "screening:run": "anon=login all=200 outsider=404",
+    "screening:compare": "anon=login all=200 outsider=404",
+    "screening:file": "anon=login all=404 bureau=200",
+    "screening:child": "anon=login all=404 bureau=200 principal=200 teacher=200 cadre=200",
+    "screening:child-action": "anon=login all=405",
+    "screening:evidence": "anon=login all=404 bureau=200 cadre=200",
     "api-responsibility-list": "anon=401 all=200",
+    # Screening API (issue 14): the same run, child of a0 and resolved unmatched child as the pages.
+    "api-screening-run-list": "anon=401 all=200",
+    "api-screening-run-detail": "anon=401 all=200 outsider=404",
+    "api-screening-run-children": "anon=401 all=200 outsider=404",
+    "api-screening-run-compare": "anon=401 all=400 outsider=404",
+    "api-screening-run-progress": "anon=401 all=200 outsider=404",
+    "api-screening-run-file": "anon=401 all=404 bureau=200",
+    "api-screening-child-detail": "anon=401 all=200 teacher2=404 principal2=404 outsider=404",
+    "api-screening-child-resolve": "anon=401 all=405",
+    "api-screening-child-confirm": "anon=401 all=405",
+    "api-screening-child-reject": "anon=401 all=405",
+    "api-screening-child-report-absent": "anon=401 all=405",
+    "api-screening-child-evidence": "anon=401 all=404 bureau=200 cadre=200",
+    "api-screening-template": "anon=401 all=404 bureau=200 cadre=200",
     "api-responsibility-detail": "anon=401 all=404 bureau=200 principal=200 teacher=200 cadre=200",
     "api-responsibility-gaps": "anon=401 all=200",
     "api-leading-group-list": "anon=401 all=200",
@@ -213,7 +247,14 @@ WRITE = {
     "accountability:pledges": "anon=login all=ok cadre=deny outsider=deny",
     "accountability:pledge-templates": "anon=login all=deny bureau=ok",
     "accountability:pledge": "anon=login all=deny bureau=ok principal=ok teacher=ok",
+    "screening:runs": "anon=login all=deny bureau=ok",
+    "screening:child-action": "anon=login all=deny bureau=ok principal=ok teacher=ok cadre=ok",
     "api-responsibility-list": "anon=401 all=ok",
+    "api-screening-run-list": "anon=401 all=deny bureau=ok",
+    "api-screening-child-resolve": "anon=401 all=deny bureau=ok cadre=ok",
+    "api-screening-child-confirm": "anon=401 all=deny bureau=ok cadre=ok",
+    "api-screening-child-reject": "anon=401 all=deny bureau=ok cadre=ok",
+    "api-screening-child-report-absent": "anon=401 all=ok teacher2=deny principal2=deny outsider=deny",
     "api-responsibility-detail": "anon=401 all=deny bureau=405 principal=405 teacher=405 cadre=405",
     "api-leading-group-list": "anon=401 all=ok",
     "api-finding-list": "anon=401 all=deny bureau=ok",
@@ -312,6 +353,7 @@ def objects(world, term, today, settings, tmp_path):
         "flag": f.RiskFlagFactory(student=student).pk,
         "run": run.pk,
         **accountability_objects(world, term, student),
+        **screening_objects(world, student),
     }
 
 
@@ -355,6 +397,36 @@ def accountability_objects(world, term, student) -> dict:
     }
 
 
+def screening_objects(world, student) -> dict:
+    """Issue 14's objects: a finished run of the county, the child of ``student`` in it, and an unmatched
+    child of the cadre's township resolved with evidence (made through the services)."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from casework.models import ScreenedChild
+    from casework.screening import services as screening
+    from tests import screening_files
+
+    register = screening_files.xlsx(
+        [screening_files.of_student(student), screening_files.person("王小花", dt.date(2014, 3, 2), sequence=11)]
+    )
+    run = screening.start_import(user=world.bureau, upload=register)  # its job runs on commit: run it here
+    screening.execute_import(run.pk)
+    unmatched = ScreenedChild.objects.get(run=run, name="王小花")
+    scan = SimpleUploadedFile("在读证明.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n", content_type="application/pdf")
+    screening.resolve(
+        user=world.cadre,
+        child_id=unmatched.pk,
+        data=screening.ResolutionInput(resolution="elsewhere", school="外地小学", place="广州", evidence=scan),
+    )
+    return {
+        "screening_run": run.pk,
+        "screening_child": ScreenedChild.objects.get(run=run, student=student).pk,
+        "screening_evidence": unmatched.pk,
+    }
+
+
 def page_routes() -> dict[str, str]:
     """Named routes outside the admin: name → pattern."""
     found: dict[str, str] = {}
@@ -393,6 +465,8 @@ API_OBJECTS = {
     "api-finding-": "finding",
     "api-signoff-": "signoff",
     "api-pledge-": "pledge",
+    "api-screening-run-": "screening_run",
+    "api-screening-child-": "screening_child",
 }
 
 

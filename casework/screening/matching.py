@@ -87,9 +87,7 @@ def load_students(county_id: int, only: list[int] | None = None) -> list[Known]:
     """The county's students (or only those of ``only``), in one query."""
     students = Student.objects.filter(pk__in=only) if only is not None else Student.objects.all()
     rows = (
-        students.filter(
-            Q(school__county_id=county_id) | Q(school__isnull=True, village__township__county_id=county_id)
-        )
+        students.filter(Q(school__county_id=county_id) | Q(school__isnull=True, village__township__county_id=county_id))
         .order_by()
         .values_list(
             "pk",
@@ -108,14 +106,52 @@ def load_students(county_id: int, only: list[int] | None = None) -> list[Known]:
 
 
 def open_cases(student_ids) -> dict[int, int]:
-    return dict(
-        DropoutCase.objects.filter(student_id__in=student_ids, status__in=DropoutCase.OPEN_STATUSES)
-        .order_by()
-        .values_list("student_id", "pk")
-    )
+    """The open case of each of these students who has one. For a register's worth of students, the open
+    cases of everyone, kept for these (an IN list of 100,000 numbers took longer than the whole query)."""
+    ids = set(student_ids)
+    cases = DropoutCase.objects.filter(status__in=DropoutCase.OPEN_STATUSES)
+    if len(ids) <= 1000:
+        cases = cases.filter(student_id__in=ids)
+    return {student: case for student, case in cases.order_by().values_list("student_id", "pk") if student in ids}
 
 
-def set_outcome(child: ScreenedChild, student: Known, attendance: Attendance, cases: dict[int, int]) -> None:
+@dataclasses.dataclass(slots=True)
+class ChildRow:
+    """A ScreenedChild the comparison found, to be written (services.write_children): the fields it sets,
+    the others take their defaults. A 100,000-child register makes as many; model instances cost
+    several times as much to build and to insert."""
+
+    run_id: int
+    name: str
+    gender: str
+    id_number: str
+    birth_date: dt.date
+    age: int
+    township_id: int | None
+    village_id: int | None
+    row_number: int | None = None
+    household_head: str = ""
+    relation_to_head: str = ""
+    group: str = ""
+    hukou_address: str = ""
+    current_address: str = ""
+    guardian_name: str = ""
+    guardian_phone: str = ""
+    outcome: str = ""
+    student_id: int | None = None
+    match_method: str = ""
+    suggested_student_id: int | None = None
+    suggestion: str = ""
+    school_id: int | None = None
+    classroom_id: int | None = None
+    student_status: str = ""
+    evidence_text: str = ""
+    resolution: str = ""
+    case_id: int | None = None
+    known: Known | None = None  # the student matched by number, until set_outcome (not a field)
+
+
+def set_outcome(child: ScreenedChild | ChildRow, student: Known, attendance: Attendance, cases: dict[int, int]) -> None:
     """The outcome of a child matched to ``student`` (by number or by a confirmed suggestion)."""
     child.student_id = student.pk
     child.school_id = student.school_id
@@ -149,7 +185,7 @@ def set_outcome(child: ScreenedChild, student: Known, attendance: Attendance, ca
 
 @dataclasses.dataclass
 class Comparison:
-    children: list[ScreenedChild]
+    children: list[ChildRow]
     counts: dict[str, int]
 
 
@@ -167,8 +203,8 @@ def compare(
     for s in students:
         by_facts[(s.name, s.birth_date, s.village_id)].append(s)
     matched: set[int] = set()
-    pending: list[tuple[ScreenedChild, Person]] = []
-    children: list[ScreenedChild] = []
+    pending: list[tuple[ChildRow, Person]] = []
+    children: list[ChildRow] = []
     skipped = 0
     for person in people:
         age = age_on(person.birth_date, cutoff)
@@ -176,7 +212,7 @@ def compare(
         if age < MIN_AGE or (age > MAX_AGE and (student is None or student.status not in IN_COMPULSORY_SCHOOL)):
             skipped += 1
             continue
-        child = ScreenedChild(
+        child = ChildRow(
             run_id=run_id,
             row_number=person.row,
             household_head=person.household_head,
@@ -198,7 +234,7 @@ def compare(
             child.match_method = ScreenedChild.MatchMethod.ID_NUMBER
             matched.add(student.pk)
             children.append(child)
-            child._known = student  # type: ignore[attr-defined]  # set_outcome needs it once cases are loaded
+            child.known = student  # set_outcome needs it once the cases are loaded
         else:
             child.outcome = ScreeningOutcome.NOT_ENROLLED
             pending.append((child, person))
@@ -226,17 +262,17 @@ def compare(
     ]
     cases = open_cases([*matched, *(s.pk for s in not_registered)])
     for child in children:
-        known = getattr(child, "_known", None)
-        if known is not None:
-            set_outcome(child, known, attendance, cases)
+        if child.known is not None:
+            set_outcome(child, child.known, attendance, cases)
     for s in not_registered:
-        children.append(not_registered_child(run_id, s, cutoff, cases))
+        children.append(not_registered_child(run_id, s, cutoff, cases, make=ChildRow))
     counts = {"register_rows": len(people), "not_of_age": skipped}
     return Comparison(children=children, counts=counts)
 
 
-def not_registered_child(run_id: int, s: Known, cutoff: dt.date, cases: dict[int, int]) -> ScreenedChild:
-    return ScreenedChild(
+def not_registered_child(run_id: int, s: Known, cutoff: dt.date, cases: dict[int, int], make=ScreenedChild):
+    """An enrolled student of the register's villages whom it does not list (a ScreenedChild, or a ChildRow)."""
+    return make(
         run_id=run_id,
         name=s.name,
         gender=s.gender,

@@ -7,15 +7,20 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import operator
 import re
 import zipfile
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
+from openpyxl.cell.text import Text
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from students import idnumber, tabular
 from students.errors import ImportRejected
@@ -208,6 +213,44 @@ def decode_csv(content: bytes) -> tuple[str, str]:
         raise file_error("无法识别文件编码,请在 Excel 中另存为 .xlsx 或“CSV UTF-8(逗号分隔)”") from None
 
 
+_SI, _T = f"{{{SHEET_MAIN_NS}}}si", f"{{{SHEET_MAIN_NS}}}t"
+
+
+def _string_table(source) -> list[str]:
+    """openpyxl.reader.strings.read_string_table, straight for a plain text (``<si><t>…</t></si>``): the
+    same strings, without a Text object for each of a register's 200,000 different names and numbers
+    (a third of the reading time); rich text and phonetic runs go the general way."""
+    strings = []
+    for _, node in iterparse(source):
+        if node.tag == _SI:
+            if len(node) == 1 and not node.attrib and node[0].tag == _T:
+                text = node[0].text or ""
+            else:
+                text = Text.from_tree(node).content  # type: ignore[union-attr]  # a Text, as in openpyxl
+            strings.append(text.replace("x005F_", ""))
+            node.clear()
+    return strings
+
+
+class _Reader(ExcelReader):
+    """load_workbook's reader, with the faster shared-strings table."""
+
+    def read_strings(self) -> None:
+        part = self.package.find(SHARED_STRINGS)
+        if part is None or self.rich_text:
+            super().read_strings()
+            return
+        with self.archive.open(part.PartName[1:]) as source:
+            self.shared_strings = _string_table(source)
+
+
+def _load_workbook(content: bytes):
+    """load_workbook(BytesIO(content), read_only=True, data_only=True)."""
+    reader = _Reader(io.BytesIO(content), read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
 def read_rows(kind: str, content: bytes) -> tuple[list[tuple[int, tuple]], str]:
     """The non-blank rows (file row number, cell values) and a label of the format read."""
     if kind == "csv":
@@ -221,7 +264,7 @@ def read_rows(kind: str, content: bytes) -> tuple[list[tuple[int, tuple]], str]:
             raise file_error(f"CSV 文件格式错误:{exc}") from exc
         return rows, f"CSV {encoding}"
     try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        wb = _load_workbook(content)
     except Exception as exc:  # openpyxl raises many kinds on a broken or foreign zip
         raise file_error("文件格式错误,请上传 .xlsx 格式的户籍名单") from exc
     try:
@@ -279,8 +322,13 @@ def check_rows(rows: list[tuple[int, tuple]], county_id: int) -> list[Person]:
     checker = _RowChecker(VillageLookup(county_id), errors, timezone.localdate())
     people = []
     first_row_of: dict[str, int] = {}
+    columns = list(positions)
+    pick = operator.itemgetter(*positions.values())  # positions holds at least the REQUIRED columns
+    width = max(positions.values()) + 1
     for number, values in data:
-        cells = {column: values[i] if i < len(values) else None for column, i in positions.items()}
+        if len(values) < width:
+            values = values + (None,) * (width - len(values))
+        cells = dict(zip(columns, pick(values), strict=True))
         person = checker.check(number, cells)
         if person is None:
             continue
@@ -292,6 +340,52 @@ def check_rows(rows: list[tuple[int, tuple]], county_id: int) -> list[Person]:
     if errors:
         raise errors.reject()
     return people
+
+
+# Fast paths of the per-cell checks for the cells most registers are made of (text as typed, a valid
+# number, an ISO date): 100,000 rows make 1.5 million cells. Each gives what the general function gives.
+_ID_PLAIN = re.compile(r"[0-9]{17}[0-9X]")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+NAME_COLUMNS = (NAME, HEAD, GUARDIAN)
+
+
+def _text(raw) -> str:
+    """tabular.text: a str's runs of whitespace (the full-width and no-break spaces too) made one space."""
+    if raw is None:
+        return ""
+    if type(raw) is str:
+        return " ".join(raw.split())
+    return tabular.text(raw)
+
+
+def _person_name(raw) -> str:
+    """tabular.person_name: a name without a space is the text itself."""
+    name = _text(raw)
+    return name if " " not in name else tabular.person_name(raw)
+
+
+def _id_number(text: str, today: dt.date) -> str:
+    """idnumber.validate_id_number(text) (today: the run's day), without its general path for a plain valid number."""
+    if _ID_PLAIN.fullmatch(text):
+        try:
+            born = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+        except ValueError:
+            born = None
+        if born is not None and born.year >= 1900 and born <= today:
+            total = sum(map(operator.mul, map(int, text[:17]), idnumber.WEIGHTS))  # idnumber.check_char
+            if idnumber.CHECK_CHARS[total % 11] == text[17]:
+                return text
+    return idnumber.validate_id_number(text)
+
+
+def _birth_date(raw) -> dt.date | None:
+    """tabular.parse_date, straight for a date typed as 2015-05-17."""
+    if type(raw) is str and _ISO_DATE.fullmatch(raw):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            return None
+    return tabular.parse_date(raw)
 
 
 class _RowChecker:
@@ -324,7 +418,7 @@ class _RowChecker:
 
         def value(column: str) -> str:
             raw = cells.get(column)
-            result = tabular.person_name(raw) if column in (NAME, HEAD, GUARDIAN) else tabular.text(raw)
+            result = _person_name(raw) if column in NAME_COLUMNS else _text(raw)
             limit = MAX_LENGTHS.get(column)
             if limit and len(result) > limit:
                 fail(column, f"不能超过{limit}个字")
@@ -346,7 +440,7 @@ class _RowChecker:
             fail(ID_NUMBER, "身份证号不能为空")
         else:
             try:
-                id_number = idnumber.validate_id_number(number_text)
+                id_number = _id_number(number_text, self.today)
             except ValidationError as exc:
                 message = exc.messages[0]
                 raw = cells.get(ID_NUMBER)
@@ -360,9 +454,9 @@ class _RowChecker:
                     fail(GENDER, f"性别与身份证号不符(身份证号显示为{Student.Gender(id_gender).label})")
 
         raw_birth = cells.get(BIRTH_DATE)
-        birth_text = tabular.text(raw_birth)
+        birth_text = _text(raw_birth)
         if birth_text:
-            birth_date = tabular.parse_date(raw_birth)
+            birth_date = _birth_date(raw_birth)
             if birth_date is None:
                 fail(BIRTH_DATE, f"无法识别日期“{birth_text[:20]}”,请填写如 2015-05-17 的日期")
             elif born is not None and birth_date != born:

@@ -1,11 +1,13 @@
-"""What the three ledgers share: who exports what (the context), the rows, the sheet, the registry entry.
+"""What the ledgers share: who exports what (the context), the rows, the sheet, the registry entry.
 
 - :class:`Context`: the scoped cases of one export, its title, whether IDs show in full, its
-  county / school / class; made for a user (:func:`context_for_user`) or for a run (:func:`context_for_run`).
+  county / school / class, who exports it and how it was narrowed; made for a user
+  (:func:`context_for_user`) or for a run (:func:`context_for_run`).
 - Rows: only cases the exporter may see (``casework.selectors.cases_visible_to``), loaded as plain
   values in a constant number of queries whatever the number of rows (:func:`case_rows`, :class:`Side`).
 - The sheet: :func:`ledger_sheet` writes through :mod:`reporting.xlsx` with the ledgers' column widths.
-- :class:`Ledger`: one ledger's slug, run kind, title and writer; it builds a run's file too.
+- :class:`Ledger`: one ledger's slug, run kind, title and writer (and, for a ledger not counted by
+  :func:`row_counts`, its own count and query parameters); it builds a run's file too.
 """
 
 import dataclasses
@@ -13,6 +15,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -63,7 +66,7 @@ def iso_date(value) -> dt.date | None:
         return None
 
 
-def _labels(choices) -> dict[str, str]:
+def choice_labels(choices) -> dict[str, str]:
     return {code: str(label) for code, label in choices}
 
 
@@ -79,7 +82,13 @@ def as_pk(value) -> int | None:
 
 @dataclasses.dataclass
 class Context:
-    """What one export covers: the scoped cases, how to label the file, whether IDs show in full."""
+    """What one export covers: the scoped cases, how to label the file, whether IDs show in full.
+
+    ``user`` is who exports (a run's requester; None for a system run): a ledger that is not built
+    from cases (适龄儿童少年台账, from screened children) scopes its rows with it. ``options`` is how the
+    export was narrowed: ``school`` / ``classroom`` when asked for (a run: its school / class, or
+    ``county``), and the ledger's own query parameters (``Ledger.options``), which it validates.
+    """
 
     cases: QuerySet[DropoutCase]
     scope_label: str
@@ -89,6 +98,8 @@ class Context:
     school_id: int | None = None
     classroom_id: int | None = None
     exported_by: str = ""
+    user: Any = None
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
     _year_start: dt.date | None = None
 
     @property
@@ -131,13 +142,17 @@ def _with_county(label: str, county_id: int | None) -> str:
     return label
 
 
-def context_for_user(user, *, school=None, classroom=None) -> Context:
-    """The cases ``user`` may export, optionally narrowed to one school or class (out of scope → OutOfScope)."""
+def context_for_user(user, *, school=None, classroom=None, options: dict | None = None) -> Context:
+    """The cases ``user`` may export, optionally narrowed to one school or class (out of scope → OutOfScope).
+
+    ``options``: the ledger's own parameters, kept as given in ``Context.options`` for its writer.
+    """
     scope = scoping.scope_for(user)
     if scope.is_empty:
         raise OutOfScope("台账不存在或您无权查看")
     cases = case_selectors.cases_visible_to(user)
     school_id, classroom_id = as_pk(school), as_pk(classroom)
+    given = {key: pk for key, pk in (("school", school_id), ("classroom", classroom_id)) if pk is not None}
     county_id = None
     if classroom_id is not None:
         room = (
@@ -173,6 +188,8 @@ def context_for_user(user, *, school=None, classroom=None) -> Context:
         school_id=school_id,
         classroom_id=classroom_id,
         exported_by=str(user),
+        user=user,
+        options={**(options or {}), **given},
     )
 
 
@@ -209,6 +226,8 @@ def context_for_run(run: ReportRun) -> Context:
         school_id=school_id,
         classroom_id=classroom_id,
         exported_by=str(requester) if requester else "系统",
+        user=requester,
+        options={run.scope_type: run.scope_id},  # {"county" | "school" | "classroom": its id}
     )
 
 
@@ -310,7 +329,11 @@ def case_rows(qs: QuerySet[DropoutCase], *extra: str, order_first: tuple[str, ..
     that took twice as long for the whole ledger on the 100,000-student county).
     """
     current_plan = FilteredRelation("plans", condition=Q(plans__is_current=True))
-    rows = qs.annotate(plan=current_plan).order_by(*order_first, *CASE_ORDER).values(*ROW_FIELDS, *extra)
+    yield from stream(qs.annotate(plan=current_plan).order_by(*order_first, *CASE_ORDER).values(*ROW_FIELDS, *extra))
+
+
+def stream(rows: QuerySet) -> Iterator[dict]:
+    """A ``values()`` queryset read whole through a server-side cursor, in chunks (see :func:`case_rows`)."""
     with transaction.atomic(using=rows.db):
         if connections[rows.db].vendor == "postgresql":
             with connections[rows.db].cursor() as cursor:
@@ -379,16 +402,16 @@ class Labels:
     """Choice labels as plain Chinese strings, looked up once per export."""
 
     def __init__(self) -> None:
-        self.status = _labels(S.choices)
-        self.source = _labels(DropoutCase.Source.choices)
-        self.reason = _labels(DropoutCase.Reason.choices)
-        self.whereabouts = _labels(DropoutCase.Whereabouts.choices)
-        self.placement = _labels(DropoutCase.Placement.choices)
-        self.dismiss = _labels(DropoutCase.DismissReason.choices)
-        self.gender = _labels(Student.Gender.choices)
-        self.stage = _labels(School.Stage.choices)
-        self.measure = _labels(Measure.choices)
-        self.outcome = _labels(CaseActivity.Outcome.choices)
+        self.status = choice_labels(S.choices)
+        self.source = choice_labels(DropoutCase.Source.choices)
+        self.reason = choice_labels(DropoutCase.Reason.choices)
+        self.whereabouts = choice_labels(DropoutCase.Whereabouts.choices)
+        self.placement = choice_labels(DropoutCase.Placement.choices)
+        self.dismiss = choice_labels(DropoutCase.DismissReason.choices)
+        self.gender = choice_labels(Student.Gender.choices)
+        self.stage = choice_labels(School.Stage.choices)
+        self.measure = choice_labels(Measure.choices)
+        self.outcome = choice_labels(CaseActivity.Outcome.choices)
 
     def measures(self, codes) -> str:
         return "、".join(self.measure[code] for code in codes or () if code in self.measure)
@@ -402,15 +425,15 @@ def special_groups(c: dict) -> str:
 
 
 def id_number(c: dict, full: bool) -> str:
-    return _shown(c["student__id_number"], full)
+    return shown_number(c["student__id_number"], full)
 
 
 def student_no(c: dict, full: bool) -> str:
     """The 学籍号 ("G" + the 身份证号) masked exactly as the 身份证号 is."""
-    return _shown(c["student__student_no"], full)
+    return shown_number(c["student__student_no"], full)
 
 
-def _shown(value: str, full: bool) -> str:
+def shown_number(value: str, full: bool) -> str:
     return value if full or not value else idnumber.mask(value)
 
 
@@ -520,6 +543,7 @@ class Ticker:
 class Written:
     rows: int
     data: dict
+    params: dict = dataclasses.field(default_factory=dict)  # what the writer chose by default, for the download log
 
 
 # --- the registry entry -----------------------------------------------------------------------
@@ -533,6 +557,12 @@ class Ledger:
     kind: str  # ReportRun.Kind of its background runs
     title: str
     write: Callable[..., Written]  # write(ctx, out, progress=None)
+    # Its rows in the context (raising OutOfScope when there is nothing to export); None: row_counts(ctx)[slug].
+    count: Callable[[Context], int] | None = None
+    options: tuple[str, ...] = ()  # its own query parameters, passed to the writer in Context.options
+
+    def rows(self, ctx: Context) -> int:
+        return self.count(ctx) if self.count is not None else row_counts(ctx)[self.slug]
 
     def build(self, run: ReportRun, progress: Progress) -> BuildResult:
         """The run builder: the ledger of the run's scope."""

@@ -19,6 +19,12 @@ LAST_FIVE = [dt.date(2026, 11, d) for d in (18, 19, 20, 23, 24)]  # before Wedne
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Registers and evidence go to a folder of the test's own, not the project's media."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def run_import(django_capture_on_commit_callbacks):
     def run(user, upload, **kwargs) -> ScreeningRun:

@@ -420,11 +420,13 @@ def test_outsider_and_foreign_school_get_404(world, cases, api, name):
     assert not DownloadLog.objects.exists()
 
 
-def test_screening_is_not_there_yet(world, api):
+def test_screening_before_any_register_and_an_unknown_ledger_are_not_found(world, api):
+    """The 适龄儿童少年台账 itself is tested in test_ledger_screening.py."""
     response = get(api, world.bureau, "screening")
     assert response.status_code == 404
-    assert response.json()["detail"] == "排查比对功能尚未上线"
+    assert response.json()["detail"] == "尚未导入户籍名单"
     assert get(api, world.bureau, "nonsense").status_code == 404
+    assert not DownloadLog.objects.exists()
 
 
 def test_school_and_class_filters(world, cases, api):
@@ -580,7 +582,7 @@ def test_ledgers_page_for_the_bureau_and_generate(world, cases, client, settings
     run = ReportRun.objects.get(kind="ledger_suspected")
     assert response.status_code == 302
     assert response["Location"] == f"/reports/{run.pk}/"
-    assert client.post("/ledgers/generate/", {"ledger": "screening"}).status_code == 404
+    assert client.post("/ledgers/generate/", {"ledger": "nonsense"}).status_code == 404
 
 
 def test_ledgers_page_for_teacher_outsider_and_foreign_school(world, cases, client):
@@ -663,5 +665,6 @@ def test_ledgers_page_counts_what_each_role_may_export(world, cases, client, who
     assert response.status_code == 200
     cards = {card["slug"]: card for card in response.context["cards"]}
     assert cards["dropouts"]["rows"] == dropouts
-    assert all(card["direct"] for card in cards.values())
+    assert cards["screening"]["missing"] == "尚未导入户籍名单"  # no register imported in this world
+    assert all(card["direct"] for card in cards.values() if not card["missing"])
     assert "生成全县台账" not in response.content.decode()

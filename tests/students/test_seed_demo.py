@@ -56,6 +56,12 @@ def absences() -> list[tuple]:
     )
 
 
+def seeded_students():
+    """The students the seeder built: not the screening demo's 失学 child (a student record too, 未入学,
+    on no class roll: casework/screening/demo.py)."""
+    return Student.objects.exclude(status=Student.Status.NOT_ENROLLED)
+
+
 def roster() -> list[tuple[str, str]]:
     return list(Student.objects.order_by("id").values_list("student_no", "name"))
 
@@ -79,15 +85,15 @@ def seeded(db):
 
 def test_builds_a_county_of_the_requested_size(seeded):
     assert County.objects.get().code == "431226"
-    assert Student.objects.count() == N
+    assert seeded_students().count() == N
     assert School.objects.count() >= 2
     assert Guardian.objects.count() >= N
     assert Term.objects.filter(school_year__name="2026-2027").count() == 2
     assert Term.objects.filter(school_year__name="2025-2026").count() == 2
     # Every student is in a class of their school and lives in a village.
-    assert not Student.objects.filter(classroom__isnull=True).exists()
+    assert not seeded_students().filter(classroom__isnull=True).exists()
     assert not Student.objects.filter(village__isnull=True).exists()
-    assert all(s.classroom.school_id == s.school_id for s in Student.objects.select_related("classroom"))
+    assert all(s.classroom.school_id == s.school_id for s in seeded_students().select_related("classroom"))
     assert "principal" in seeded
     assert "用时" in seeded
 
@@ -138,7 +144,7 @@ def test_every_class_has_a_class_teacher(seeded):
 
 
 def test_id_numbers_are_valid_unique_and_match_the_student(seeded):
-    rows = list(Student.objects.values_list("id_number", "student_no", "birth_date", "gender"))
+    rows = list(seeded_students().values_list("id_number", "student_no", "birth_date", "gender"))
     numbers = [r[0] for r in rows]
     assert len(set(numbers)) == len(numbers) == N
     for number, student_no, born, gender in rows:
@@ -150,7 +156,7 @@ def test_id_numbers_are_valid_unique_and_match_the_student(seeded):
 
 
 def test_birth_dates_fit_the_grade(seeded):
-    for student in Student.objects.select_related("classroom__grade"):
+    for student in seeded_students().select_related("classroom__grade"):
         level = student.classroom.grade.level
         age = student.age_on(dt.date(2026, 9, 1))
         assert level + 5 <= age <= level + 7, (student.name, level, student.birth_date)
@@ -360,7 +366,7 @@ def test_if_empty_does_nothing_when_data_exists(seeded):
 def test_refuses_to_seed_over_existing_data(seeded):
     with pytest.raises(CommandError, match="--reset"):
         seed()
-    assert Student.objects.count() == N
+    assert seeded_students().count() == N
 
 
 def test_reset_and_if_empty_exclude_each_other(db):
@@ -396,7 +402,15 @@ def test_bench_refuses_existing_data_without_reset_then_reports(seeded):
     assert "principal dashboard uncached p95 (ms)" in text
     assert "compliance metrics ÷ bare SQL" in text
     assert "appraisal .xlsx throughput ÷ bare loop" in text
-    assert Student.objects.count() == N + 1000  # the roster section imported 1,000 new students
+    assert "register import throughput ÷ bare read + insert" in text
+    assert "register import: check (s)" in text
+    # The bench's register run is gone with its children; the demo's stays.
+    from casework.models import ScreenedChild, ScreeningRun
+
+    assert ScreeningRun.objects.exists()
+    assert not ScreeningRun.objects.filter(title__startswith="bench").exists()
+    assert not ScreenedChild.objects.exclude(run__in=ScreeningRun.objects.all()).exists()
+    assert seeded_students().count() == N + 1000  # the roster section imported 1,000 new students
     # Every class without a report on the bench's day got one from its teacher through the API.
     assert DailyReport.objects.filter(date=D(2026, 11, 25)).count() == Classroom.objects.count()
 
@@ -455,7 +469,9 @@ def test_demo_cases_hold_the_rules_of_the_system(db, as_of, seed_value):
     call_command("seed_demo", "--students", "300", "--seed", str(seed_value), "--as-of", as_of, verbosity=0)
     today = dt.date.fromisoformat(as_of)
     problems = []
-    for case in DropoutCase.objects.prefetch_related("events", "activities", "plans"):
+    # The screening demo's 失学 case (source 排查, no class, no attendance) is tests/casework/test_demo_screening.py's.
+    attendance_cases = DropoutCase.objects.exclude(source=DropoutCase.Source.SCREENING)
+    for case in attendance_cases.prefetch_related("events", "activities", "plans"):
         who = f"case {case.pk} ({case.status})"
         steps = [
             case.last_attended_on,
@@ -491,7 +507,7 @@ def test_demo_cases_hold_the_rules_of_the_system(db, as_of, seed_value):
     assert problems == []
     # Every case came from the red flag the rules raised on the third day away (the ledger's
     # 连续缺勤天数 is the flag's streak), and every step was a service's, in the services' order.
-    cases = list(DropoutCase.objects.select_related("source_flag"))
+    cases = list(attendance_cases.select_related("source_flag"))
     assert cases
     for case in cases:
         flag = case.source_flag
