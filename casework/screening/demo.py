@@ -56,6 +56,7 @@ from django.utils import timezone
 
 from students import idnumber
 from students.calendar import SchoolCalendar
+from students.demo import files
 from students.demo.names import (
     BOY_FIRST,
     BOY_NAMES,
@@ -149,30 +150,6 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 # --- files ---------------------------------------------------------------------------------------
-
-
-def pdf(line: str) -> bytes:
-    """A small valid one-page PDF (a 'scan') with one ASCII line on it."""
-    text = line.encode("ascii", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-    stream = b"BT /F1 16 Tf 72 770 Td (" + text + b") Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
 
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -796,7 +773,7 @@ class _Actions:
         label = EVIDENCE_FILES.get(resolution)
         if label and (resolution in ScreenedChild.EVIDENCE_REQUIRED or rng.random() < 0.5):
             line = f"{resolution} certificate, ID ending {child.id_number[-4:]}"
-            data.evidence = SimpleUploadedFile(f"{child.name}{label}", pdf(line), content_type="application/pdf")
+            data.evidence = SimpleUploadedFile(f"{child.name}{label}", files.pdf(line), content_type="application/pdf")
         services.resolve(user=user, child_id=child.pk, data=data)
         self.done[resolution] += 1
 

@@ -19,23 +19,6 @@ LAST_FIVE = [dt.date(2026, 11, d) for d in (18, 19, 20, 23, 24)]  # before Wedne
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    """Registers and evidence go to a folder of the test's own, not the project's media."""
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def run_import(django_capture_on_commit_callbacks):
-    def run(user, upload, **kwargs) -> ScreeningRun:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = services.start_import(user=user, upload=upload, **kwargs)
-        run.refresh_from_db()
-        return run
-
-    return run
-
-
 @pytest.fixture
 def register(world, term, today):
     """A register of 石门村 and 柳树村 with every outcome (see each row), and the reports behind it."""
@@ -233,8 +216,7 @@ def _pdf(name="在读证明.pdf"):
     return SimpleUploadedFile(name, PDF, content_type="application/pdf")
 
 
-def test_the_cadre_resolves_a_child_studying_elsewhere_with_a_scan(world, register, run_import, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_the_cadre_resolves_a_child_studying_elsewhere_with_a_scan(world, register, run_import, media):
     run = run_import(world.bureau, files.xlsx(register))
     child = ScreenedChild.objects.get(run=run, name="王小花")
     with pytest.raises(InvalidInput, match="在读证明"):
@@ -253,7 +235,7 @@ def test_the_cadre_resolves_a_child_studying_elsewhere_with_a_scan(world, regist
                 Resolution.ELSEWHERE, "广州市某小学", "广州", evidence=SimpleUploadedFile("a.png", b"\x89PNG")
             ),
         )
-    assert not list(tmp_path.rglob("evidence/*"))  # nothing of the refused files was kept
+    assert not list(media.rglob("evidence/*"))  # nothing of the refused files was kept
     with pytest.raises(OutOfScope):
         services.resolve(
             user=world.cadre2,

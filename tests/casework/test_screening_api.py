@@ -26,12 +26,6 @@ EXE = b"MZ\x90\x00" + b"\x00" * 64
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def rows(world, term, today, media):
     """A register of 石门村 (清溪镇, the cadre's) and 柳树村 (白沙乡, cadre2's) with every outcome."""
     a0, a1, _a2 = world.students_a  # a2 is not listed: 在籍不在册

@@ -53,23 +53,6 @@ def upload(name: str, content: bytes) -> SimpleUploadedFile:
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def run_import(django_capture_on_commit_callbacks, media):
-    def run(user, upload, **kwargs) -> ScreeningRun:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = services.start_import(user=user, upload=upload, **kwargs)
-        run.refresh_from_db()
-        return run
-
-    return run
-
-
-@pytest.fixture
 def rows(world, term, today):
     """石门村 (the cadre's 清溪镇) and 柳树村 (cadre2's 白沙乡), with every outcome."""
     a0, a1, _a2 = world.students_a

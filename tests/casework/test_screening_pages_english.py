@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 
 from casework.models import ScreenedChild, ScreeningRun
-from casework.screening import services
 from tests import screening_files as files
 from tests.helpers import report
 
@@ -23,24 +22,7 @@ def html(response) -> str:
     return response.content.decode()
 
 
-# The minimal fixtures of tests/casework/test_screening_pages.py: one register with every outcome.
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def run_import(django_capture_on_commit_callbacks, media):
-    def run(user, upload, **kwargs) -> ScreeningRun:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = services.start_import(user=user, upload=upload, **kwargs)
-        run.refresh_from_db()
-        return run
-
-    return run
+# The minimal fixture of tests/casework/test_screening_pages.py: one register with every outcome.
 
 
 @pytest.fixture
