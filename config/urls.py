@@ -5,13 +5,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
-from students import ops
+from students import ops, pwa
 
 handler500 = "students.ops.server_error"  # a database outage answers 503 in Chinese, not a bare 500
 
 urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("favicon.ico", ops.favicon),
+    # The installable attendance app: its manifest and service worker from the site root (students/pwa.py).
+    path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),
+    path("sw.js", pwa.service_worker, name="pwa-service-worker"),
+    path("offline/", pwa.offline_page, name="pwa-offline"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("students.api_urls")),

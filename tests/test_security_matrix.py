@@ -88,6 +88,10 @@ def _line(spec: str) -> dict[str, str]:
 
 # What a GET answers. Pages answer anonymous users with the login page; the API with 401.
 READ = {
+    # The installable attendance app (issue 15): the same for everyone, signed in or not (no user's data).
+    "pwa-manifest": "all=200",
+    "pwa-service-worker": "all=200",
+    "pwa-offline": "all=200",
     # Accountability (issue 13): a 包保 row (teacher for student a0), school 1's leading group, a finding
     # of school 1 answered with evidence, school 1's signed week, a signed principal → teacher pledge.
     "accountability:matrix": "anon=login all=200",

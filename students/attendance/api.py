@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from students.api_common import parse_input
@@ -40,6 +41,13 @@ class ReportHead(serializers.Serializer):
     classroom = serializers.IntegerField()
     date = serializers.DateField()
     version = serializers.IntegerField(required=False, allow_null=True)
+    submitted_as = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="填报人的用户编号:与当前登录账号不符时拒绝(403)。离线考勤页发送本机保存的考勤时带上,"
+        "以免共用手机时以另一账号提交。 The user id the report was taken as (the offline outbox sends it): "
+        "refused with 403 unless it is the signed-in user.",
+    )
 
 
 # The submit's body as the API schema documents it.
@@ -117,6 +125,8 @@ class AttendanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=ReportIn, responses={201: ReportOut, 200: ReportOut})
     def create(self, request):
         data = parse_input(ReportHead, request.data)
+        if data.get("submitted_as") not in (None, request.user.pk):
+            raise PermissionDenied("这份考勤是另一账号在本机离线记录的,不能以当前账号提交;请该老师登录后发送")
         result = attendance.submit_daily_report(
             user=request.user,
             classroom_id=data["classroom"],

@@ -183,3 +183,44 @@ def attended_school_days(student: Student, since: dt.date) -> int:
     return (
         DailyReport.objects.filter(classroom_id=student.classroom_id, date__range=days).exclude(date__in=absent).count()
     )
+
+
+# How far ahead the offline copy of a take page knows the school calendar: a page cached on a Friday
+# still knows whether next week's days are school days when opened offline on Monday.
+OFFLINE_CALENDAR_DAYS = 14
+
+
+def offline_copy(user, classroom: Classroom, today: dt.date, *, week_start: dt.date) -> dict:
+    """What the attendance page keeps for offline use (its JSON data island): the calendar from the
+    start of the correction window to two weeks ahead and the class's reports of the window, so a copy
+    opened offline on a later day can show that day (the roster itself is the page's rows)."""
+    calendar = cached_school_calendar(classroom.school.county_id)
+    days = {}
+    day = week_start
+    while day <= today + dt.timedelta(days=OFFLINE_CALENDAR_DAYS):
+        why = calendar.why_not_school_day(day)
+        days[day.isoformat()] = {"school": why is None, "why": why or ""}
+        day += dt.timedelta(days=1)
+    reports = {
+        report.date.isoformat(): {
+            "version": report.version,
+            "enrolled_count": report.enrolled_count,
+            "present_count": report.present_count,
+            "submitted_by": str(report.submitted_by),
+            "submitted_at": timezone.localtime(report.submitted_at).strftime("%m-%d %H:%M"),
+            "absences": [
+                {"student": a.student_id, "kind": a.kind, "note": a.note, "family_contacted": a.family_contacted}
+                for a in report.absences.all()
+            ],
+        }
+        for report in reports_visible_to(user).filter(classroom=classroom, date__gte=week_start, date__lte=today)
+    }
+    return {
+        "user": user.pk,
+        "classroom": {"id": classroom.pk, "name": f"{classroom.school.name} {classroom.name}"},
+        "week_start": week_start.isoformat(),
+        "today": today.isoformat(),
+        "days": days,
+        "reports": reports,
+        "kinds": {str(code): str(label) for code, label in AbsenceKind.choices},
+    }

@@ -259,6 +259,7 @@ def report_payload(report: DailyReport) -> dict:
         "enrolled_count": report.enrolled_count,
         "present_count": report.present_count,
         "submitted_by": report.submitted_by_id,
+        "submitted_by_name": str(report.submitted_by),
         "submitted_at": timezone.localtime(report.submitted_at).isoformat(),
         "absences": [
             {"student": a.student_id, "kind": a.kind, "note": a.note, "family_contacted": a.family_contacted}

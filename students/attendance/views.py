@@ -19,6 +19,7 @@ from students.attendance.selectors import (
     duty_overview,
     flag_counts_by_level,
     flags_for,
+    offline_copy,
     report_for,
     report_revisions,
 )
@@ -26,6 +27,7 @@ from students.calendar import cached_school_calendar
 from students.errors import Conflict, DomainError, page_message
 from students.models import AbsenceKind, County, DailyReport, RiskFlag, RiskRule, School, Student
 from students.notifications import mark_read
+from students.pwa import offline_capable, offline_texts
 
 
 def _date_param(value, default: dt.date) -> dt.date:
@@ -46,11 +48,12 @@ def attendance_home(request):
     if len(classes) == 1:
         return redirect("attendance-take", classroom_id=classes[0].pk)
     reported = set(DailyReport.objects.filter(classroom__in=classes, date=today).values_list("classroom_id", flat=True))
-    return render(
+    response = render(
         request,
         "attendance/home.html",
         {"classes": [(c, c.pk in reported) for c in classes], "today": today},
     )
+    return offline_capable(response, request)
 
 
 @login_required
@@ -67,7 +70,8 @@ def take_attendance(request, classroom_id: int):
 
     if request.method == "POST":
         rows = []
-        for student in students:
+        # 全部到齐: the one-tap submit of the common day, whatever the form held.
+        for student in [] if request.POST.get("all_present") else students:
             kind = request.POST.get(f"kind_{student.pk}", "")
             if kind:
                 rows.append(
@@ -106,7 +110,7 @@ def take_attendance(request, classroom_id: int):
     calendar = cached_school_calendar(classroom.school.county_id)
     week_start = attendance.correction_window_start(today)
     week_days = calendar.school_days(week_start, today)
-    return render(
+    response = render(
         request,
         "attendance/take.html",
         {
@@ -123,8 +127,15 @@ def take_attendance(request, classroom_id: int):
             "roster_changed": report is not None and report.enrolled_count != len(students),
             "enrolled_now": len(students),
             "kinds": AbsenceKind.choices,
+            "offline": {
+                **offline_copy(request.user, classroom, today, week_start=week_start),
+                "day": day.isoformat(),
+                "rendered_at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+                "text": offline_texts(),
+            },
         },
     )
+    return offline_capable(response, request)
 
 
 @login_required

@@ -1,0 +1,161 @@
+/* 控辍保学 service worker (students/pwa.py serves it from /sw.js).
+ *
+ * - Static files of the attendance pages: kept at install, served from the copy (hashed names in
+ *   production never change; others are refreshed in the background).
+ * - Pages: only those the server marks with the offline header are kept, per user, and only the
+ *   attendance pages carry it. They are fetched from the network first; when it fails or hangs, the
+ *   copy is served, marked data-served="cache" so the page says it is offline. Any other page goes
+ *   to the network, with a plain offline page when there is none.
+ * - API calls and form posts are never touched: the outbox (outbox.js) sends the reports taken
+ *   offline, from the page or from here on Background Sync.
+ */
+"use strict";
+const SETTINGS = {{ settings|safe }};
+const STATIC_CACHE = "kcb-static-" + SETTINGS.version;
+const NETWORK_TIMEOUT_MS = 6000;
+const TAKE_PAGE = /^\/attendance\/take\/\d+\/$/;
+importScripts(SETTINGS.outbox);
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(
+    caches.open(STATIC_CACHE)
+      .then(function (cache) { return cache.addAll(SETTINGS.precache); })
+      .then(function () { return self.skipWaiting(); })
+  );
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil((async function () {
+    for (const name of await caches.keys()) {
+      if (name.indexOf("kcb-static-") === 0 && name !== STATIC_CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+function offlineCapable(url) {
+  return url.pathname === SETTINGS.home || TAKE_PAGE.test(url.pathname);
+}
+
+function timeout(ms) {
+  return new Promise(function (resolve, reject) { setTimeout(function () { reject(new Error("timeout")); }, ms); });
+}
+
+/* Keep a page the server marked, in its user's cache (a page of another user means the phone changed hands). */
+async function remember(url, response) {
+  const owner = response.headers.get(SETTINGS.header);
+  if (!response.ok || !owner || new URL(response.url).pathname !== url.pathname) return false;
+  const user = Number(owner);
+  if ((await KcbOutbox.getMeta("user")) !== user) await KcbOutbox.claim(user, null);
+  const cache = await caches.open(KcbOutbox.PAGE_CACHE_PREFIX + user);
+  await cache.put(url.pathname, response);
+  return true;
+}
+
+async function fromCache(url) {
+  const user = await KcbOutbox.getMeta("user");
+  const name = KcbOutbox.PAGE_CACHE_PREFIX + user;
+  if (user === null || user === undefined || !(await caches.has(name))) return null;
+  const cache = await caches.open(name);
+  const copy = await cache.match(url.pathname);
+  if (!copy) {
+    if (url.pathname !== SETTINGS.home) return null;
+    // A teacher of one class is sent from /attendance/ to the class's page: do so offline as well.
+    const takes = (await cache.keys()).filter(function (req) { return TAKE_PAGE.test(new URL(req.url).pathname); });
+    return takes.length === 1 ? Response.redirect(takes[0].url + url.search, 302) : null;
+  }
+  const html = (await copy.text()).replace('data-served="network"', 'data-served="cache"');
+  return new Response(html, { status: copy.status, statusText: copy.statusText, headers: copy.headers });
+}
+
+async function offlinePage() {
+  const copy = await caches.match(SETTINGS.offlinePage);
+  return copy || new Response("<!doctype html><meta charset=utf-8><title>离线</title><p>网络不可用 / offline", {
+    status: 503, headers: { "Content-Type": "text/html; charset=utf-8" },
+  });
+}
+
+async function navigate(event) {
+  const url = new URL(event.request.url);
+  if (!offlineCapable(url)) {
+    try { return await fetch(event.request); } catch (error) { return offlinePage(); }
+  }
+  const network = fetch(event.request).then(async function (response) {
+    await remember(url, response.clone());
+    return response;
+  });
+  try {
+    return await Promise.race([network, timeout(NETWORK_TIMEOUT_MS)]);
+  } catch (error) {
+    const copy = await fromCache(url);
+    if (copy) {
+      event.waitUntil(network.catch(function () { return null; }));  // a slow answer still refreshes the copy
+      return copy;
+    }
+    try { return await network; } catch (again) { return offlinePage(); }
+  }
+}
+
+async function staticFile(event) {
+  // caches.open would create the cache again after a logout cleared it: look first.
+  if (!(await caches.has(STATIC_CACHE))) return fetch(event.request);
+  const cache = await caches.open(STATIC_CACHE);
+  const copy = await cache.match(event.request, { ignoreSearch: true });
+  if (!copy) return fetch(event.request);  // not an attendance page's file: not kept
+  if (!/\.[0-9a-f]{12}\.\w+$/.test(new URL(event.request.url).pathname)) {
+    // An unhashed name (development) may change: refresh the copy for next time.
+    event.waitUntil(fetch(event.request).then(function (response) {
+      return response.ok ? cache.put(event.request, response) : null;
+    }).catch(function () { return null; }));
+  }
+  return copy;
+}
+
+self.addEventListener("fetch", function (event) {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    event.respondWith(navigate(event));
+  } else if (url.pathname.indexOf(SETTINGS.staticPrefix) === 0 || url.pathname === SETTINGS.offlinePage) {
+    event.respondWith(staticFile(event));
+  }
+});
+
+/* Keep copies of the user's attendance pages now (the page that registered us was loaded before we ran). */
+async function warm(urls) {
+  if (!(await caches.has(STATIC_CACHE))) {
+    // Cleared at the last logout: keep the static files again for this user's offline pages.
+    await (await caches.open(STATIC_CACHE)).addAll(SETTINGS.precache);
+  }
+  let kept = 0;
+  for (const path of urls) {
+    const url = new URL(path, self.location.origin);
+    if (!offlineCapable(url)) continue;
+    try {
+      const response = await fetch(url.pathname, { credentials: "same-origin", cache: "no-store" });
+      if (await remember(url, response)) kept += 1;
+    } catch (error) { /* offline: nothing to keep now */ }
+  }
+  return kept;
+}
+
+self.addEventListener("message", function (event) {
+  const data = event.data || {};
+  const reply = event.ports && event.ports[0];
+  let work = null;
+  if (data.type === "warm") work = warm(data.urls || []);
+  else if (data.type === "flush") work = KcbOutbox.flush();
+  if (!work) return;
+  event.waitUntil(work.then(
+    function (result) { if (reply) reply.postMessage({ ok: true, result: result }); },
+    function (error) { if (reply) reply.postMessage({ ok: false, error: String(error) }); }
+  ));
+});
+
+self.addEventListener("sync", function (event) {
+  if (event.tag !== KcbOutbox.SYNC_TAG) return;
+  // Rejecting asks the browser to try again later (the network is still down).
+  event.waitUntil(KcbOutbox.flush().then(function (done) { if (!done) throw new Error("offline"); }));
+});
