@@ -57,11 +57,12 @@ def offline_capable(response: HttpResponse, request) -> HttpResponse:
 def offline_texts() -> dict[str, str]:
     """The attendance page script's words (its placeholders in braces), translated here with the rest."""
     return {
-        "offline": _("离线:本页来自本机缓存,名单与校历更新于 {at}。考勤可照常填写,提交后先保存在本机,联网后自动发送。"),
+        "offline": _(
+            "离线或网络太慢:本页来自本机缓存,名单与校历更新于 {at}。考勤可照常填写,提交后先保存在本机,联网后自动发送。"
+        ),
         "offline_ready": _("已可离线使用(名单更新于 {at})"),
         "queued": _("已保存在本机,等待联网后发送"),
         "waiting": _("等待发送"),
-        "sending": _("正在发送"),
         "sent": _("已发送(第{version}版)"),
         "conflict": _("版本冲突:他人已更正,未覆盖"),
         "conflict_banner": _("这一天的考勤在您离线时已被他人更正:请在上方对照两个版本后选择,选择前不会发送。"),

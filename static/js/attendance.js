@@ -16,6 +16,7 @@
   const app = document.getElementById("offline-app");
   const status = document.getElementById("offline-status");
   const outbox = self.KcbOutbox && typeof indexedDB !== "undefined" ? self.KcbOutbox : null;
+  let outboxWorks = !!outbox;  // false if IndexedDB refuses (e.g. a private window): the form posts as before
   const fromCache = !!app && app.dataset.served === "cache";
 
   function fmt(template, values) {
@@ -300,11 +301,9 @@
     }).catch(function () { /* no Background Sync: the page retries on load, when online, on a timer */ });
   }
 
-  let sending = false;
+  // Concurrent sends queue on the outbox's lock; each sends what is still waiting by then.
   async function send() {
-    if (sending || !navigator.onLine) return;
-    sending = true;
-    try { await outbox.flush(); } finally { sending = false; }
+    if (navigator.onLine) await outbox.flush();
   }
 
   form.addEventListener("click", function (event) {
@@ -319,6 +318,7 @@
 
   if (outbox) {
     form.addEventListener("submit", async function (event) {
+      if (!outboxWorks) return;
       event.preventDefault();
       const buttons = form.querySelectorAll("button[type=submit]");
       if (event.submitter && event.submitter.id === "all-present") {
@@ -326,9 +326,10 @@
         setForm([]);
       }
       buttons.forEach(function (b) { b.disabled = true; });
+      let item;
       try {
         const version = form.elements.version.value;
-        const item = await outbox.queue({
+        item = await outbox.queue({
           user: data.user,
           classroom: data.classroom.id,
           classroom_name: data.classroom.name,
@@ -337,6 +338,12 @@
           absences: readForm(),
           csrf: csrfToken(),
         });
+      } catch (error) {
+        outboxWorks = false;  // the phone cannot keep it: post the form as before
+        HTMLFormElement.prototype.submit.call(form);
+        return;
+      }
+      try {
         await send();
         const after = await outbox.get(item.key);
         if (after && after.state === "sent") {
@@ -373,7 +380,8 @@
   showOfflineBanner(fmt(T.offline, { at: data.rendered_at }));
   if (fromCache) weekNav();
   const started = outbox
-    ? outbox.claim(data.user, csrfToken()).then(showDay).then(renderOutbox).then(send).catch(function () { refresh(); })
+    ? outbox.claim(data.user, csrfToken()).then(showDay).then(renderOutbox).then(send)
+      .catch(function () { outboxWorks = false; refresh(); })
     : Promise.resolve(refresh());
   started.then(function () {
     registerWorker(navigator.serviceWorker && navigator.serviceWorker.controller ? [] : [location.pathname], ready);

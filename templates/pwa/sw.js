@@ -13,6 +13,7 @@
 const SETTINGS = {{ settings|safe }};
 const STATIC_CACHE = "kcb-static-" + SETTINGS.version;
 const NETWORK_TIMEOUT_MS = 6000;
+const FRESH_COPY_MS = 60 * 60 * 1000;  // warm() leaves a copy younger than this alone (3G costs)
 const TAKE_PAGE = /^\/attendance\/take\/\d+\/$/;
 importScripts(SETTINGS.outbox);
 
@@ -133,6 +134,12 @@ async function warm(urls) {
   for (const path of urls) {
     const url = new URL(path, self.location.origin);
     if (!offlineCapable(url)) continue;
+    const user = await KcbOutbox.getMeta("user");
+    if (user !== null && user !== undefined && (await caches.has(KcbOutbox.PAGE_CACHE_PREFIX + user))) {
+      const copy = await (await caches.open(KcbOutbox.PAGE_CACHE_PREFIX + user)).match(url.pathname);
+      const age = copy ? Date.now() - Date.parse(copy.headers.get("Date")) : NaN;
+      if (age < FRESH_COPY_MS) { kept += 1; continue; }
+    }
     try {
       const response = await fetch(url.pathname, { credentials: "same-origin", cache: "no-store" });
       if (await remember(url, response)) kept += 1;

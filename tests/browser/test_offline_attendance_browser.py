@@ -65,10 +65,15 @@ def test_taken_offline_it_waits_and_is_sent_exactly_once(page, live_server, worl
     assert not DailyReport.objects.exists()
     page.screenshot(path=str(artifacts / "offline_queued.png"), full_page=True)
 
-    # Reloading offline keeps the queued report on the form.
+    # Reloading offline keeps the queued report on the form; the home-screen icon's start page
+    # (/attendance/) leads to the class's copy as it does online.
     page.reload()
     page.wait_for_selector(".outbox-item[data-state='waiting']")
     assert page.is_checked(f"#k-{a.pk}-unexcused")
+    page.goto(f"{live_server.url}/attendance/")
+    assert page.url == url
+    page.wait_for_selector(".outbox-item[data-state='waiting']")
+    assert page.get_attribute("#offline-app", "data-served") == "cache"
 
     page.context.set_offline(False)
     page.wait_for_selector(".outbox-item[data-state='sent']", timeout=SEND_TIMEOUT)
@@ -193,3 +198,47 @@ def test_the_copy_of_another_user_is_never_served(page, live_server, world, term
     page.goto(url)
     for student in world.students_a:
         assert student.name not in page.content()
+
+
+@pytest.mark.parametrize("viewport", [PHONE])
+def test_a_report_left_waiting_is_sent_when_the_page_is_next_opened(page, live_server, world, term, today):
+    """The phone was put away offline; the next time the teacher opens the page online it goes out."""
+    page.context.clock.set_fixed_time(MORNING)
+    login(page, live_server, "teacher")
+    url = open_for_offline(page, live_server, world.class_a)
+    page.context.set_offline(True)
+    page.reload()
+    mark_absent(page, world.students_a[0], "sick")
+    page.click("#submit-attendance")
+    page.wait_for_selector(".outbox-item[data-state='waiting']")
+    later = page.context.new_page()
+    page.close()
+    assert not DailyReport.objects.exists()
+
+    page.context.set_offline(False)
+    later.goto(url)
+    later.wait_for_selector(".outbox-item[data-state='sent']", timeout=SEND_TIMEOUT)
+    report = DailyReport.objects.get()
+    assert list(report.absences.values_list("student_id", "kind")) == [(world.students_a[0].pk, "sick")]
+    assert report.version == 1
+
+
+@pytest.mark.parametrize("viewport", [PHONE])
+def test_a_teacher_of_two_classes_has_both_rosters_offline(page, live_server, world, term, today):
+    from students.models import Post
+    from tests import factories as f
+
+    f.PostFactory(user=world.teacher, role=Post.Role.CLASS_TEACHER, county=world.county, classroom=world.class_b)
+    page.context.clock.set_fixed_time(MORNING)
+    login(page, live_server, "teacher")
+    page.goto(f"{live_server.url}/attendance/")
+    page.wait_for_selector("#offline-status[data-ready='1']")
+    page.context.set_offline(True)
+    page.reload()
+    assert page.get_attribute("#offline-app", "data-served") == "cache"
+    assert not page.is_hidden("#offline-banner")
+    page.click(f"a[href='/attendance/take/{world.class_b.pk}/']")
+    page.wait_for_selector("html[data-ready='1']")
+    assert page.get_attribute("#offline-app", "data-served") == "cache"
+    for student in world.students_b:
+        assert student.name in page.inner_text("#student-list")
