@@ -21,7 +21,8 @@ and so is the process (a full garbage collection, then ``gc.freeze()`` of what i
 Sections (one module each): seed (:mod:`bench.seed`), attendance and nightly
 (:mod:`bench.attendance`), roster (:mod:`bench.roster`), reports (:mod:`bench.reports`), ledger
 (:mod:`bench.ledgers`), dashboards (:mod:`bench.dashboards`), accountability (:mod:`bench.accountability`),
-screening (:mod:`bench.screening`).
+screening (:mod:`bench.screening`), pwa (:mod:`bench.pwa`: the attendance page's weight and time to
+interactive on a phone over 3G, through gunicorn and headless Chromium).
 """
 
 import gc
@@ -41,6 +42,7 @@ from .attendance import bench_attendance, bench_nightly
 from .core import BenchContext, BenchResult, Section, checkpoint, vacuum
 from .dashboards import bench_dashboards
 from .ledgers import bench_ledger
+from .pwa import bench_pwa
 from .reports import bench_reports
 from .roster import bench_roster
 from .screening import bench_screening
@@ -57,6 +59,7 @@ SECTIONS: list[tuple[str, Section]] = [
     ("dashboards", bench_dashboards),
     ("accountability", bench_accountability),
     ("screening", bench_screening),
+    ("pwa", bench_pwa),
 ]
 SECTION_NAMES = [name for name, _section in SECTIONS]
 

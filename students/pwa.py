@@ -7,7 +7,7 @@
   ``X-Offline-User`` header (:func:`offline_capable`: the attendance pages, for the signed-in user)
   in a cache of that user alone; every other page and every API call goes to the network untouched.
 - The reports a teacher takes offline wait in IndexedDB (static/js/outbox.js, shared by the page
-  and the service worker) and are sent once the connection returns; static/js/session.js clears
+  and the service worker) and are sent once the connection returns; static/js/outbox.js also clears
   the caches and the sent reports at logout and on the login page.
 """
 
@@ -38,7 +38,6 @@ PRECACHED_STATIC = [
     "css/app.css",
     "js/outbox.js",
     "js/attendance.js",
-    "js/session.js",
     "favicon.svg",
     "icons/icon-192.png",
 ]

@@ -203,7 +203,8 @@ READ = {
     "api-student-list": "anon=401 all=200",
     "api-token": "anon=405 all=405",
     "attendance-duty": "anon=login all=200 cadre=404 outsider=404",
-    "attendance-home": "anon=login all=302 cadre=200 outsider=200",
+    # A teacher of one class gets the class's page at once (the home-screen icon's start page).
+    "attendance-home": "anon=login all=302 cadre=200 outsider=200 teacher=200 teacher2=200",
     "attendance-take": "anon=login all=404 bureau=200 principal=200 teacher=200",
     "case-action": "anon=login all=405",
     "case-detail": "anon=login all=200 teacher2=404 principal2=404 outsider=404",

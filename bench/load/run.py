@@ -89,10 +89,11 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """gunicorn in its own process group; stop() is idempotent."""
+    """gunicorn in its own process group; stop() is idempotent. ``env`` is added to this process's
+    environment (bench/pwa.py passes its SECRET_KEY, STATIC_ROOT and DATABASE_URL)."""
 
-    def __init__(self, port: int, workdir: Path):
-        self.port, self.workdir = port, workdir
+    def __init__(self, port: int, workdir: Path, env: dict[str, str] | None = None):
+        self.port, self.workdir, self.env = port, workdir, env or {}
         self.proc: subprocess.Popen | None = None
         self.pidfile = Path(os.environ.get("LOAD_GUNICORN_PIDFILE") or workdir / "gunicorn.pid")
 
@@ -119,11 +120,17 @@ class Gunicorn:
             str(self.pidfile),
             "--no-control-socket",  # its default path is shared by every gunicorn of this user
         ]
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.load.settings"}
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.load.settings", **self.env}
         # Django's own log lines (a 400 is a warning) go to the worker's stderr: keep them out of the table.
         with (self.workdir / "gunicorn.log").open("ab") as log:
             self.proc = subprocess.Popen(
-                cmd, env=env, start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                cmd,
+                env=env,
+                cwd=HERE.parents[1],  # the repository: config/gunicorn.py and config.wsgi
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -11,6 +11,9 @@
  *   failed   — the server refused it (e.g. the correction window has passed): shown with the reason.
  * Sending is safe to repeat: the API answers an identical resubmit with 200 and writes nothing.
  * Sends are serialised across the page and the service worker with a Web Lock.
+ *
+ * On a page (not in the service worker) it also clears what a shared phone must not keep once its user
+ * is gone — below, at the end; it lives here to spare every page a request.
  */
 (function (global) {
   "use strict";
@@ -264,3 +267,36 @@
     keyOf: keyOf,
   };
 })(self);
+
+/* What a shared phone must not keep once its user is gone (every page, through this file).
+ *
+ * - Logout: the reports still waiting are sent first (a few seconds at most), then the service
+ *   worker's caches (the copies of the attendance pages, the static files) and the sent reports are
+ *   cleared before the logout is posted. Reports that could not be sent stay for their teacher's next
+ *   sign-in: they are never sent under another account (the API checks ``submitted_as``).
+ * - The login page (after a logout or an expired session): the same clearing, without sending.
+ */
+(function () {
+  "use strict";
+  const outbox = self.KcbOutbox;
+  if (typeof document === "undefined" || typeof indexedDB === "undefined") return;  // the service worker
+  const FLUSH_WAIT_MS = 3000;
+
+  const logout = document.getElementById("logout-form");
+  if (logout) {
+    logout.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const button = logout.querySelector("button");
+      if (button) button.disabled = true;
+      const waited = new Promise(function (resolve) { setTimeout(resolve, FLUSH_WAIT_MS); });
+      Promise.race([navigator.onLine ? outbox.flush() : null, waited])
+        .catch(function () { return null; })
+        .then(function () { return outbox.forget(); })
+        .catch(function () { return null; })
+        .then(function () { logout.submit(); });  // submit() fires no submit event: no loop
+    });
+  }
+  if (document.querySelector("[data-forget-offline]")) {
+    outbox.forget().catch(function () { return null; });
+  }
+})();

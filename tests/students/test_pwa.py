@@ -52,7 +52,6 @@ def test_every_page_links_the_manifest(client, world):
     html = client.get(reverse("student-list")).content.decode()
     assert '<link rel="manifest" href="/manifest.webmanifest">' in html
     assert "js/outbox.js" in html
-    assert "js/session.js" in html
 
 
 def test_the_service_worker_is_served_from_the_root_and_never_cached(client, world):
