@@ -79,6 +79,7 @@ def offline_texts() -> dict[str, str]:
         "theirs": _("当前版本(第{version}版,{by} 于 {at})"),
         "keep_theirs": _("以当前版本为准,放弃我的"),
         "use_mine": _("用我的版本更正"),
+        "drop_failed": _("知道了,删除这份"),
         "nobody_absent": _("全部出勤"),
         "present": _("出勤"),
         "summary": _("应到 {total} · 缺勤 {absent} · 实到 {present}"),

@@ -201,6 +201,10 @@
     const pending = item && (item.state === "waiting" || item.state === "conflict");
     const sentNewer = item && item.state === "sent" && (!report || item.version > report.version);
     let version = report ? report.version : null;
+    if (!fromCache && day === data.day && !pending && !sentNewer) {
+      refresh();  // the server's own rendering of this day stands (with its notes, e.g. a changed roster)
+      return;
+    }
     if (pending) {
       setForm(item.absences);
       const base = item.base_version ? fmt(T.base_version, { version: item.base_version }) : T.base_none;
@@ -274,6 +278,12 @@
       head.appendChild(el("span", "badge outbox-state " + (STATE_CLASS[item.state] || "text-bg-light"), stateText(item)));
       li.appendChild(head);
       if (item.state === "conflict") li.appendChild(conflictView(item));
+      if (item.state === "failed") {
+        const drop = el("button", "btn btn-sm btn-outline-secondary mt-2 drop-failed", T.drop_failed);
+        drop.type = "button";
+        drop.addEventListener("click", function () { outbox.resolveFailed(item.key).then(renderOutbox); });
+        li.appendChild(drop);
+      }
       list.appendChild(li);
     });
     panel.classList.toggle("d-none", !items.length);

@@ -208,6 +208,12 @@
     return item;
   }
 
+  /* A refused report, once the teacher has read why: forget it. */
+  async function resolveFailed(key) {
+    const item = await get(key);
+    if (item && item.state === "failed") await remove(key);
+  }
+
   async function deleteCaches(keep) {
     if (typeof caches === "undefined") return;
     for (const name of await caches.keys()) {
@@ -260,6 +266,7 @@
     queue: queue,
     flush: flush,
     resolveConflict: resolveConflict,
+    resolveFailed: resolveFailed,
     claim: claim,
     forget: forget,
     getMeta: getMeta,

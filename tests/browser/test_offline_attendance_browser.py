@@ -242,3 +242,43 @@ def test_a_teacher_of_two_classes_has_both_rosters_offline(page, live_server, wo
     assert page.get_attribute("#offline-app", "data-served") == "cache"
     for student in world.students_b:
         assert student.name in page.inner_text("#student-list")
+
+
+@pytest.mark.parametrize("viewport", [PHONE])
+def test_a_report_the_server_refuses_is_shown_with_why_and_can_be_dropped(page, live_server, world, term, today):
+    """The roster changed while the phone was offline: the report names a student no longer in the class."""
+    from students.models import Student
+
+    page.context.clock.set_fixed_time(MORNING)
+    login(page, live_server, "teacher")
+    open_for_offline(page, live_server, world.class_a)
+    page.context.set_offline(True)
+    page.reload()
+    leaver = world.students_a[0]
+    mark_absent(page, leaver, "unexcused")
+    page.click("#submit-attendance")
+    page.wait_for_selector(".outbox-item[data-state='waiting']")
+    Student.objects.filter(pk=leaver.pk).update(status=Student.Status.TRANSFERRED_OUT)
+
+    page.context.set_offline(False)
+    page.wait_for_selector(".outbox-item[data-state='failed']", timeout=SEND_TIMEOUT)
+    assert "不在本班在读名单中" in page.inner_text("#outbox")
+    assert not DailyReport.objects.exists()
+    page.click(".drop-failed")
+    page.wait_for_selector("#outbox", state="hidden")
+    assert page.evaluate("KcbOutbox.all()") == []
+
+
+def test_the_servers_own_notes_on_the_day_stay_when_the_script_runs(page, live_server, world, term, today):
+    """The script leaves the server's rendering of the day alone (here: the roster changed since the report)."""
+    from students.models import Student
+    from tests.helpers import report
+
+    report(world.class_a, today, [], by=world.teacher)
+    Student.objects.filter(pk=world.students_a[2].pk).update(status=Student.Status.TRANSFERRED_OUT)
+    page.context.clock.set_fixed_time(MORNING)
+    login(page, live_server, "teacher")
+    page.goto(f"{live_server.url}/attendance/take/{world.class_a.pk}/")
+    page.wait_for_selector("html[data-ready='1']")
+    assert page.is_visible("#roster-changed")
+    assert "上报时在读 3 人,现在读 2 人" in page.inner_text("#report-state")
