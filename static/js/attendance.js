@@ -99,7 +99,8 @@
   const names = {};
   rows.forEach(function (row) { names[row.dataset.student] = row.querySelector(".student-name").textContent; });
   const today = fromCache ? shanghaiToday() : data.today;
-  let day = new URLSearchParams(location.search).get("date") || (fromCache ? today : data.day);
+  // A copy shows the day asked for, else the phone's today; a page from the server shows its own day.
+  const day = fromCache ? new URLSearchParams(location.search).get("date") || today : data.day;
   const ready = fmt(T.offline_ready, { at: data.rendered_at });
 
   /* ---- the form ---- */
@@ -183,8 +184,8 @@
     return outbox ? outbox.get(outbox.keyOf(data.user, data.classroom.id, d)) : Promise.resolve(null);
   }
 
-  async function showDay() {
-    form.elements.date.value = day;
+  /* A copy's day: is it one to report, by the copy's calendar? (The server decided for its own pages.) */
+  function checkDay() {
     const info = data.days[day];
     let why = null;
     if (!info) why = T.no_calendar;
@@ -194,14 +195,18 @@
     notice.classList.toggle("d-none", !why);
     notice.textContent = why || "";
     document.getElementById("take-form").classList.toggle("d-none", !!why);
-    if (why) return;
+    return !why;
+  }
 
+  async function showDay() {
+    form.elements.date.value = day;
+    if (fromCache && !checkDay()) return;
     const report = data.reports[day] || null;
     const item = await itemFor(day);
     const pending = item && (item.state === "waiting" || item.state === "conflict");
     const sentNewer = item && item.state === "sent" && (!report || item.version > report.version);
     let version = report ? report.version : null;
-    if (!fromCache && day === data.day && !pending && !sentNewer) {
+    if (!fromCache && !pending && !sentNewer) {
       refresh();  // the server's own rendering of this day stands (with its notes, e.g. a changed roster)
       return;
     }
@@ -227,7 +232,7 @@
     }
     form.elements.version.value = version === null || version === undefined ? "" : version;
     const revisions = document.querySelector("#take-form details");
-    if (revisions && (fromCache || day !== data.day)) revisions.classList.add("d-none");
+    if (revisions) revisions.classList.add("d-none");  // the server's list, of another state
   }
 
   /* ---- the outbox panel ---- */

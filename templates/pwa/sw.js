@@ -39,7 +39,7 @@ function offlineCapable(url) {
 }
 
 function timeout(ms) {
-  return new Promise(function (resolve, reject) { setTimeout(function () { reject(new Error("timeout")); }, ms); });
+  return new Promise(function (resolve) { setTimeout(function () { resolve(null); }, ms); });
 }
 
 /* Keep a page the server marked, in its user's cache (a page of another user means the phone changed hands). */
@@ -85,16 +85,16 @@ async function navigate(event) {
     await remember(url, response.clone());
     return response;
   });
-  try {
-    return await Promise.race([network, timeout(NETWORK_TIMEOUT_MS)]);
-  } catch (error) {
-    const copy = await fromCache(url);
-    if (copy) {
-      event.waitUntil(network.catch(function () { return null; }));  // a slow answer still refreshes the copy
-      return copy;
-    }
-    try { return await network; } catch (again) { return offlinePage(); }
+  let response = null;
+  try { response = await Promise.race([network, timeout(NETWORK_TIMEOUT_MS)]); } catch (error) { response = null; }
+  if (response) return response;
+  // No network, or none within the timeout: the copy, if there is one.
+  const copy = await fromCache(url);
+  if (copy) {
+    event.waitUntil(network.catch(function () { return null; }));  // a slow answer still refreshes the copy
+    return copy;
   }
+  try { return await network; } catch (again) { return offlinePage(); }
 }
 
 async function staticFile(event) {
