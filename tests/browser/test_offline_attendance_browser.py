@@ -282,3 +282,16 @@ def test_the_servers_own_notes_on_the_day_stay_when_the_script_runs(page, live_s
     page.wait_for_selector("html[data-ready='1']")
     assert page.is_visible("#roster-changed")
     assert "上报时在读 3 人,现在读 2 人" in page.inner_text("#report-state")
+
+
+def test_chromium_finds_the_app_installable(page, live_server, world, term, today):
+    """Chromium's own check (what decides its install prompt): the manifest parses without errors and
+    nothing stands in the way but the test browser's private profile."""
+    login(page, live_server, "teacher")
+    open_for_offline(page, live_server, world.class_a)
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"].endswith("/manifest.webmanifest")
+    assert manifest["errors"] == []
+    errors = {e["errorId"] for e in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]}
+    assert errors <= {"in-incognito"}, errors
