@@ -25,12 +25,23 @@ self.addEventListener("install", function (event) {
   );
 });
 
+/* A new release: the page copies kept so far name the previous release's files, so its static cache
+   stays (older ones go) and the copies are fetched again now, while the phone is online. */
 self.addEventListener("activate", function (event) {
   event.waitUntil((async function () {
+    const versions = ((await KcbOutbox.getMeta("static_versions")) || []).filter(function (v) { return v !== SETTINGS.version; });
+    versions.push(SETTINGS.version);
+    const keep = versions.slice(-2);
+    await KcbOutbox.setMeta("static_versions", keep);
     for (const name of await caches.keys()) {
-      if (name.indexOf("kcb-static-") === 0 && name !== STATIC_CACHE) await caches.delete(name);
+      if (name.indexOf("kcb-static-") === 0 && keep.indexOf(name.slice("kcb-static-".length)) < 0) await caches.delete(name);
     }
     await self.clients.claim();
+    const user = await KcbOutbox.getMeta("user");
+    if (user !== null && user !== undefined && (await caches.has(KcbOutbox.PAGE_CACHE_PREFIX + user))) {
+      const copies = await (await caches.open(KcbOutbox.PAGE_CACHE_PREFIX + user)).keys();
+      await warm(copies.map(function (req) { return new URL(req.url).pathname; }), true);
+    }
   })());
 });
 
@@ -97,14 +108,23 @@ async function navigate(event) {
   try { return await network; } catch (again) { return offlinePage(); }
 }
 
+/* This release's copy of a static file, else the previous release's (an older page copy names its files). */
+async function staticCopy(request) {
+  const names = (await caches.keys()).filter(function (name) { return name.indexOf("kcb-static-") === 0; });
+  const ordered = names.filter(function (n) { return n === STATIC_CACHE; }).concat(names.filter(function (n) { return n !== STATIC_CACHE; }));
+  for (const name of ordered) {  // (caches.keys() lists existing caches: open() creates none)
+    const copy = await (await caches.open(name)).match(request, { ignoreSearch: true });
+    if (copy) return copy;
+  }
+  return null;
+}
+
 async function staticFile(event) {
-  // caches.open would create the cache again after a logout cleared it: look first.
-  if (!(await caches.has(STATIC_CACHE))) return fetch(event.request);
-  const cache = await caches.open(STATIC_CACHE);
-  const copy = await cache.match(event.request, { ignoreSearch: true });
+  const copy = await staticCopy(event.request);
   if (!copy) return fetch(event.request);  // not an attendance page's file: not kept
-  if (!/\.[0-9a-f]{12}\.\w+$/.test(new URL(event.request.url).pathname)) {
+  if (!/\.[0-9a-f]{12}\.\w+$/.test(new URL(event.request.url).pathname) && (await caches.has(STATIC_CACHE))) {
     // An unhashed name (development) may change: refresh the copy for next time.
+    const cache = await caches.open(STATIC_CACHE);
     event.waitUntil(fetch(event.request).then(function (response) {
       return response.ok ? cache.put(event.request, response) : null;
     }).catch(function () { return null; }));
@@ -125,7 +145,7 @@ self.addEventListener("fetch", function (event) {
 });
 
 /* Keep copies of the user's attendance pages now (the page that registered us was loaded before we ran). */
-async function warm(urls) {
+async function warm(urls, force) {
   if (!(await caches.has(STATIC_CACHE))) {
     // Cleared at the last logout: keep the static files again for this user's offline pages.
     await (await caches.open(STATIC_CACHE)).addAll(SETTINGS.precache);
@@ -138,7 +158,7 @@ async function warm(urls) {
     if (user !== null && user !== undefined && (await caches.has(KcbOutbox.PAGE_CACHE_PREFIX + user))) {
       const copy = await (await caches.open(KcbOutbox.PAGE_CACHE_PREFIX + user)).match(url.pathname);
       const age = copy ? Date.now() - Date.parse(copy.headers.get("Date")) : NaN;
-      if (age < FRESH_COPY_MS) { kept += 1; continue; }
+      if (!force && age < FRESH_COPY_MS) { kept += 1; continue; }
     }
     try {
       const response = await fetch(url.pathname, { credentials: "same-origin", cache: "no-store" });

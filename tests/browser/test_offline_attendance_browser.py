@@ -295,3 +295,36 @@ def test_chromium_finds_the_app_installable(page, live_server, world, term, toda
     assert manifest["errors"] == []
     errors = {e["errorId"] for e in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]}
     assert errors <= {"in-incognito"}, errors
+
+
+@pytest.mark.parametrize("viewport", [PHONE])
+def test_a_new_release_keeps_the_copy_working_offline(page, live_server, world, term, today, monkeypatch):
+    """A deploy changes the service worker: the new one keeps the previous release's static files (the
+    copies name them) and fetches the page copies again while online."""
+    from students import pwa
+
+    page.context.clock.set_fixed_time(MORNING)
+    login(page, live_server, "teacher")
+    open_for_offline(page, live_server, world.class_a)
+    before = page.evaluate("caches.keys()")
+    monkeypatch.setattr(pwa, "_static_version", lambda: "nextrelease00000")
+    page.evaluate(
+        """async () => {
+            const registration = await navigator.serviceWorker.getRegistration();
+            await registration.update();
+            const worker = registration.installing || registration.waiting;
+            if (worker) await new Promise((resolve) => worker.addEventListener("statechange",
+                () => worker.state === "activated" && resolve()));
+        }"""
+    )
+    page.wait_for_function("caches.keys().then(keys => keys.includes('kcb-static-nextrelease00000'))")
+    kept = page.evaluate("caches.keys()")
+    assert next(name for name in before if name.startswith("kcb-static-")) in kept  # the previous release's
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("html[data-ready='1']")
+    assert page.get_attribute("#offline-app", "data-served") == "cache"
+    # Styled and working: Bootstrap's CSS applied, the script ran.
+    button = "getComputedStyle(document.querySelector('.btn-primary')).backgroundColor"
+    assert page.evaluate(button) != "rgba(0, 0, 0, 0)"
+    assert world.students_a[0].name in page.inner_text("#student-list")
