@@ -50,7 +50,8 @@
     });
   }
 
-  /* Register the service worker; when this page was not loaded through it, have it keep the pages now. */
+  /* Register the service worker and have it keep these pages (a copy kept within the hour is left alone,
+     so a page loaded through it costs nothing more); "ready" once this page's copy is on the phone. */
   function registerWorker(urls, readyText) {
     if (!("serviceWorker" in navigator) || !app) return;
     navigator.serviceWorker.register("/sw.js").then(function () {
@@ -59,7 +60,7 @@
       // Also keeps the static files again if a logout cleared them.
       return ask(registration.active, { type: "warm", urls: urls });
     }).then(function (reply) {
-      if (reply && reply.ok && status) {
+      if (reply && reply.ok && reply.result > 0 && status) {
         status.textContent = readyText;
         status.dataset.ready = "1";
       }
@@ -87,8 +88,7 @@
       return new URL(a.href).pathname;
     });
     showOfflineBanner(null);
-    registerWorker(navigator.serviceWorker && navigator.serviceWorker.controller ? links : [location.pathname].concat(links),
-      status ? status.dataset.text || "" : "");
+    registerWorker([location.pathname].concat(links), status ? status.dataset.text || "" : "");
     performance.mark("attendance-ready");
     return;
   }
@@ -399,7 +399,7 @@
       .catch(function () { outboxWorks = false; refresh(); })
     : Promise.resolve(refresh());
   started.then(function () {
-    registerWorker(navigator.serviceWorker && navigator.serviceWorker.controller ? [] : [location.pathname], ready);
+    registerWorker([location.pathname], ready);
     if (fromCache && status) status.textContent = ready;
     performance.mark("attendance-ready");
     document.documentElement.dataset.ready = "1";

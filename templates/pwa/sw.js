@@ -77,7 +77,10 @@ async function fromCache(url) {
     return takes.length === 1 ? Response.redirect(takes[0].url + url.search, 302) : null;
   }
   const html = (await copy.text()).replace('data-served="network"', 'data-served="cache"');
-  return new Response(html, { status: copy.status, statusText: copy.statusText, headers: copy.headers });
+  const headers = new Headers(copy.headers);  // its CSP names the nonce the copy's scripts carry
+  headers.delete("Content-Length");  // the body is the decoded, marked text now
+  headers.delete("Content-Encoding");
+  return new Response(html, { status: copy.status, statusText: copy.statusText, headers: headers });
 }
 
 async function offlinePage() {
