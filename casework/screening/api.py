@@ -149,7 +149,11 @@ class ScreeningRunOut(serializers.ModelSerializer):
     @extend_schema_field(ScreeningRunCountsOut)
     def get_counts(self, run) -> dict:
         user = self.context["request"].user
-        counts = selectors.outcome_counts(selectors.children_visible_to(user).filter(run=run))
+        counted = self.context.get("counts")  # the list's page, counted in one query
+        if counted is not None and run.pk in counted:
+            counts = dict(counted[run.pk])
+        else:
+            counts = selectors.outcome_counts(selectors.children_visible_to(user).filter(run=run))
         if self._bureau(run):
             counts |= {key: (run.counts or {}).get(key, 0) for key in ("register_rows", "not_of_age")}
         return counts
@@ -405,6 +409,14 @@ class ScreeningRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ScreeningRun.objects.none()
         return selectors.runs_visible_to(self.request.user).select_related("imported_by").order_by("-created_at", "-pk")
+
+    def list(self, request, *args, **kwargs):
+        """The runs, newest first; their children counted for the whole page at once."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        runs = list(page) if page is not None else list(self.filter_queryset(self.get_queryset()))
+        counts = selectors.outcome_counts_by_run(selectors.children_visible_to(request.user), [r.pk for r in runs])
+        answer = self.get_serializer(runs, many=True, context={**self.get_serializer_context(), "counts": counts})
+        return self.get_paginated_response(answer.data) if page is not None else Response(answer.data)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

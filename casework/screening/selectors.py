@@ -94,19 +94,31 @@ def responsible_schools(user, child: ScreenedChild) -> QuerySet[School]:
 # --- counts ------------------------------------------------------------------------------------
 
 
+def _outcome_aggregates() -> dict[str, Count]:
+    """The one definition of a run's counts: each outcome, unmatched resolved / left, suggestions pending."""
+    return {
+        "total": Count("pk"),
+        **{outcome.value: Count("pk", filter=Q(outcome=outcome)) for outcome in ScreeningOutcome},
+        "resolved": Count("pk", filter=Q(outcome=NOT_ENROLLED) & ~Q(resolution="")),
+        "unresolved": Count("pk", filter=Q(outcome=NOT_ENROLLED, resolution="")),
+        "suggested": Count("pk", filter=Q(suggestion=ScreenedChild.Suggestion.PENDING)),
+        "out_of_school": Count("pk", filter=Q(resolution=Resolution.OUT_OF_SCHOOL)),
+        "absent_reported": Count("pk", filter=Q(outcome=ScreeningOutcome.ENROLLED_ABSENT, case__isnull=False)),
+    }
+
+
 def outcome_counts(children: QuerySet[ScreenedChild]) -> dict[str, int]:
     """How many children of each outcome, how many unmatched are resolved / left, suggestions pending."""
-    unresolved = Q(outcome=NOT_ENROLLED, resolution="")
-    counts = children.aggregate(
-        total=Count("pk"),
-        **{outcome.value: Count("pk", filter=Q(outcome=outcome)) for outcome in ScreeningOutcome},
-        resolved=Count("pk", filter=Q(outcome=NOT_ENROLLED) & ~Q(resolution="")),
-        unresolved=Count("pk", filter=unresolved),
-        suggested=Count("pk", filter=Q(suggestion=ScreenedChild.Suggestion.PENDING)),
-        out_of_school=Count("pk", filter=Q(resolution=Resolution.OUT_OF_SCHOOL)),
-        absent_reported=Count("pk", filter=Q(outcome=ScreeningOutcome.ENROLLED_ABSENT, case__isnull=False)),
-    )
+    counts = children.aggregate(**_outcome_aggregates())
     return {key: value or 0 for key, value in counts.items()}
+
+
+def outcome_counts_by_run(children: QuerySet[ScreenedChild], run_ids: list[int]) -> dict[int, dict[str, int]]:
+    """:func:`outcome_counts` of each of these runs' children, in one query (a run without any: zeros)."""
+    aggregates = _outcome_aggregates()
+    rows = children.filter(run_id__in=run_ids).order_by().values("run_id").annotate(**aggregates)
+    found = {row.pop("run_id"): {key: value or 0 for key, value in row.items()} for row in rows}
+    return {run_id: found.get(run_id, dict.fromkeys(aggregates, 0)) for run_id in run_ids}
 
 
 @dataclasses.dataclass

@@ -111,14 +111,11 @@ def run_list(request):
     page = Paginator(selectors.runs_visible_to(user).select_related("imported_by"), RUN_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    counts = selectors.outcome_counts_by_run(selectors.children_visible_to(user), [run.pk for run in page])
     for run in page:
         run.is_pending = not run.is_finished
         run.may_see_errors = downloads.is_county_bureau(user, run)
-        run.visible_counts = (
-            selectors.outcome_counts(selectors.children_visible_to(user).filter(run=run))
-            if run.status == Status.DONE
-            else None
-        )
+        run.visible_counts = counts[run.pk] if run.status == Status.DONE else None
     return render(
         request,
         "screening/run_list.html",

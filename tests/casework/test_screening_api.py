@@ -505,3 +505,33 @@ def test_the_template_is_for_the_bureau_and_the_cadres(world, api):
     assert [cell.value for cell in sheet[1]] == register_file.COLUMNS
     for user in (world.principal, world.teacher, world.outsider):
         assert api.as_user(user).get("/api/v1/screening/template.xlsx").status_code == 404
+
+
+def test_the_run_list_counts_each_run_as_its_own_page_does_in_queries_that_do_not_grow(
+    world, rows, run, post_register, api, client
+):
+    """The list (API and page) counts every run of its page in one query, by the run's own definition."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url: str) -> tuple[object, int]:
+        client.get(url)  # warm: the first request of a session reads what later ones find cached
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200
+        return response, len(captured)
+
+    client.force_login(world.cadre)
+    _, api_one = queries(RUNS)
+    _, page_one = queries("/screening/")
+    post_register(world.bureau, files.xlsx(rows), title="复查")
+    post_register(world.bureau, files.xlsx(rows[:2]), title="再查")
+    client.force_login(world.cadre)
+    listed, api_three = queries(RUNS)
+    _, page_three = queries("/screening/")
+    assert (api_three, page_three) == (api_one, page_one)
+    counts = {r["id"]: r["counts"] for r in listed.json()["results"]}
+    assert len(counts) == 3
+    for run_id, listed_counts in counts.items():
+        assert listed_counts == api.as_user(world.cadre).get(f"{RUNS}{run_id}/").json()["counts"]
+    assert counts[run.pk]["total"] == 5
