@@ -45,34 +45,19 @@ MATCH_HELP = _codes(ScreenedChild.MatchMethod.choices)
 
 # Codes documented in words: the schema names enum components per field name, and "status",
 # "resolution" … are taken by other choice sets (a collision is a warning, and warnings fail the build).
-@extend_schema_field({"type": "string", "description": RUN_STATUS_HELP})
-class RunStatusField(serializers.CharField):
-    pass
+def _described(description: str) -> type[serializers.CharField]:
+    """A CharField whose codes the schema explains in words (``description``)."""
+    return extend_schema_field({"type": "string", "description": description})(
+        type("DescribedCharField", (serializers.CharField,), {})
+    )
 
 
-@extend_schema_field({"type": "string", "description": OUTCOME_HELP})
-class OutcomeField(serializers.CharField):
-    pass
-
-
-@extend_schema_field({"type": "string", "description": RESOLUTION_HELP})
-class ResolutionField(serializers.CharField):
-    pass
-
-
-@extend_schema_field({"type": "string", "description": SUGGESTION_HELP})
-class SuggestionField(serializers.CharField):
-    pass
-
-
-@extend_schema_field({"type": "string", "description": MATCH_HELP})
-class MatchMethodField(serializers.CharField):
-    pass
-
-
-@extend_schema_field({"type": "string", "description": "M 男; F 女"})
-class GenderField(serializers.CharField):
-    pass
+RunStatusField = _described(RUN_STATUS_HELP)
+OutcomeField = _described(OUTCOME_HELP)
+ResolutionField = _described(RESOLUTION_HELP)
+SuggestionField = _described(SUGGESTION_HELP)
+MatchMethodField = _described(MATCH_HELP)
+GenderField = _described("M 男; F 女")
 
 
 # --- output -----------------------------------------------------------------------------------
