@@ -158,6 +158,11 @@
     banner.textContent = text;
   }
 
+  /* "2026-11-25T09:30:00+08:00" (a report as the API writes it, Beijing time) → "11-25 09:30". */
+  function shortTime(iso) {
+    return (iso || "").slice(5, 16).replace("T", " ");
+  }
+
   function absencesText(absences) {
     if (!absences.length) return T.nobody_absent;
     return absences.map(function (a) {
@@ -223,7 +228,7 @@
     } else if (report) {
       setForm(report.absences);
       setBanner(fmt(T.reported, {
-        version: report.version, by: report.submitted_by, at: report.submitted_at,
+        version: report.version, by: report.submitted_by_name, at: shortTime(report.submitted_at),
         enrolled: report.enrolled_count, present: report.present_count,
       }), "success");
     } else {
@@ -254,7 +259,7 @@
     mine.appendChild(el("div", "", absencesText(item.absences)));
     const theirs = el("div", "border rounded p-2 mb-2 conflict-theirs");
     theirs.appendChild(el("div", "fw-semibold", fmt(T.theirs, {
-      version: server.version, by: server.submitted_by_name || "", at: (server.submitted_at || "").slice(5, 16).replace("T", " "),
+      version: server.version, by: server.submitted_by_name || "", at: shortTime(server.submitted_at),
     })));
     theirs.appendChild(el("div", "", absencesText(server.absences || [])));
     const keep = el("button", "btn btn-sm btn-outline-secondary me-2 keep-theirs", T.keep_theirs);

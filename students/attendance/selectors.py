@@ -202,17 +202,7 @@ def offline_copy(user, classroom: Classroom, today: dt.date, *, week_start: dt.d
         days[day.isoformat()] = {"school": why is None, "why": why or ""}
         day += dt.timedelta(days=1)
     reports = {
-        report.date.isoformat(): {
-            "version": report.version,
-            "enrolled_count": report.enrolled_count,
-            "present_count": report.present_count,
-            "submitted_by": str(report.submitted_by),
-            "submitted_at": timezone.localtime(report.submitted_at).strftime("%m-%d %H:%M"),
-            "absences": [
-                {"student": a.student_id, "kind": a.kind, "note": a.note, "family_contacted": a.family_contacted}
-                for a in report.absences.all()
-            ],
-        }
+        report.date.isoformat(): report_payload(report)
         for report in reports_visible_to(user).filter(classroom=classroom, date__gte=week_start, date__lte=today)
     }
     return {
@@ -223,4 +213,23 @@ def offline_copy(user, classroom: Classroom, today: dt.date, *, week_start: dt.d
         "days": days,
         "reports": reports,
         "kinds": {str(code): str(label) for code, label in AbsenceKind.choices},
+    }
+
+
+def report_payload(report: DailyReport) -> dict:
+    """The report as the API shows it (also the body of a 409)."""
+    return {
+        "id": report.pk,
+        "classroom": report.classroom_id,
+        "date": report.date.isoformat(),
+        "version": report.version,
+        "enrolled_count": report.enrolled_count,
+        "present_count": report.present_count,
+        "submitted_by": report.submitted_by_id,
+        "submitted_by_name": str(report.submitted_by),
+        "submitted_at": timezone.localtime(report.submitted_at).isoformat(),
+        "absences": [
+            {"student": a.student_id, "kind": a.kind, "note": a.note, "family_contacted": a.family_contacted}
+            for a in report.absences.all()
+        ],
     }

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from students import guards, scoping
 from students.attendance import evaluation_queue
+from students.attendance.selectors import report_payload
 from students.calendar import cached_school_calendar
 from students.errors import Conflict, InvalidInput, OutOfScope
 from students.models import Absence, AbsenceKind, Classroom, DailyReport, DailyReportRevision, Student
@@ -247,22 +248,3 @@ def queue_classroom_evaluation(classroom_id: int, day: dt.date) -> None:
                 raise
     except Exception:  # the nightly run catches up
         logger.warning("could not queue risk evaluation for classroom %s on %s", classroom_id, day, exc_info=True)
-
-
-def report_payload(report: DailyReport) -> dict:
-    """The report as the API shows it (also the body of a 409)."""
-    return {
-        "id": report.pk,
-        "classroom": report.classroom_id,
-        "date": report.date.isoformat(),
-        "version": report.version,
-        "enrolled_count": report.enrolled_count,
-        "present_count": report.present_count,
-        "submitted_by": report.submitted_by_id,
-        "submitted_by_name": str(report.submitted_by),
-        "submitted_at": timezone.localtime(report.submitted_at).isoformat(),
-        "absences": [
-            {"student": a.student_id, "kind": a.kind, "note": a.note, "family_contacted": a.family_contacted}
-            for a in report.absences.all()
-        ],
-    }

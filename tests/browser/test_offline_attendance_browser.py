@@ -112,6 +112,8 @@ def test_a_correction_made_meanwhile_is_shown_as_a_conflict_never_overwritten(
     page.context.set_offline(True)
     page.reload()
     assert page.get_attribute("#offline-app", "data-served") == "cache"
+    # The copy's own record of the day, written by the script from the page's offline data.
+    assert f"已上报(第1版):{world.teacher} 于 11-25" in page.inner_text("#report-state")
     mark_absent(page, a, "unexcused")
     page.click("#submit-attendance")
     page.wait_for_selector(".outbox-item[data-state='waiting']")
