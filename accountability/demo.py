@@ -51,6 +51,7 @@ from casework.models import DropoutCase, ReturnPlan
 from students.attendance import risk
 from students.calendar import SchoolCalendar, add_working_days, is_working_day
 from students.demo import files
+from students.demo.hooks import ActingHook
 from students.models import (
     Classroom,
     County,
@@ -141,15 +142,8 @@ class _AtRisk:
     case: bool  # has an open case
 
 
-class DemoAccountability:
+class DemoAccountability(ActingHook):
     """The accountability demo hook (students.demo.hooks): nothing to tell the attendance, then act."""
-
-    def __init__(self) -> None:
-        self.rng = random.Random(0)
-
-    def stories(self, *, county, as_of: dt.date, school_days, keep_rooms, rng: random.Random) -> list:
-        self.rng = rng
-        return []
 
     def act(self, *, county, as_of: dt.date, write) -> dict[str, int]:
         people = _People(county)

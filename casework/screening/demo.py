@@ -57,6 +57,7 @@ from django.utils import timezone
 from students import idnumber
 from students.calendar import SchoolCalendar
 from students.demo import files
+from students.demo.hooks import ActingHook
 from students.demo.names import (
     BOY_FIRST,
     BOY_NAMES,
@@ -778,15 +779,8 @@ class _Actions:
         self.done[resolution] += 1
 
 
-class DemoScreening:
+class DemoScreening(ActingHook):
     """The screening demo hook (students.demo.hooks): nothing to tell the attendance, then act."""
-
-    def __init__(self) -> None:
-        self.rng = random.Random(0)
-
-    def stories(self, *, county, as_of: dt.date, school_days, keep_rooms, rng: random.Random) -> list:
-        self.rng = rng
-        return []
 
     def act(self, *, county, as_of: dt.date, write) -> dict[str, int]:
         started = time.monotonic()

@@ -46,6 +46,19 @@ class Hook(Protocol):
     def act(self, *, county: Any, as_of: dt.date, write) -> dict[str, int]: ...
 
 
+class ActingHook:
+    """A hook with nothing to tell the attendance: it keeps the run's random generator for ``act``."""
+
+    def __init__(self) -> None:
+        self.rng = random.Random(0)
+
+    def stories(
+        self, *, county: Any, as_of: dt.date, school_days: list[dt.date], keep_rooms: set[int], rng: random.Random
+    ) -> list[Story]:
+        self.rng = rng
+        return []
+
+
 HOOKS: list[type] = []
 
 
