@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from students import scoping
 from students.calendar import cached_school_calendar
-from students.errors import DomainError, InvalidInput, int_or_none, page_message
+from students.errors import DomainError, InvalidInput, form_date, int_or_none, page_message
 from students.models import Classroom
 
 from . import selectors, services
@@ -36,15 +36,7 @@ REPORT_DATE_FIELDS = {"last_attended_on": "最后到校日期", "dropped_out_on"
 
 
 def _date(data, name: str, label: str, *, required: bool = False) -> dt.date | None:
-    value = (data.get(name) or "").strip()
-    if not value:
-        if required:
-            raise InvalidInput(f"请填写{label}")
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{label}格式不正确,应为 年-月-日") from None
+    return form_date(data.get(name), label, required=required)
 
 
 def _required_id(data, name: str, label: str) -> int:

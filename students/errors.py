@@ -1,6 +1,7 @@
 """Domain errors, mapped once to HTTP answers (api_common) and to page messages (``page_message``)."""
 
 import contextlib
+import datetime as dt
 
 from django.http import Http404
 
@@ -49,6 +50,20 @@ def as_id(value, what: str) -> int | None:
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise InvalidInput(f"{what}编号无效:{text[:20]}")
     return int(text)
+
+
+def form_date(value, label: str, *, required: bool = False) -> dt.date | None:
+    """A YYYY-MM-DD form field: None when left empty (refused when ``required``); anything else is
+    refused in Chinese, naming the field."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise InvalidInput(f"请填写{label}")
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{label}格式不正确,应为 年-月-日") from None
 
 
 def int_or_none(value) -> int | None:

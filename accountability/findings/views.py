@@ -17,11 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from students import scoping
-from students.errors import DomainError, InvalidInput, int_or_none, page_message
+from students.errors import DomainError, InvalidInput, form_date, int_or_none, page_message
 from students.uploads import download
 
 from ..models import Finding, FindingAttachment
-from ..pages import optional_date
 from ..policy import policy_for
 from . import selectors, services
 
@@ -130,7 +129,7 @@ def _return(request, pk: int) -> str:
         user=request.user,
         finding_id=pk,
         note=request.POST.get("note", ""),
-        due_on=optional_date(request.POST.get("due_on", ""), "新的整改期限"),
+        due_on=form_date(request.POST.get("due_on", ""), "新的整改期限"),
     )
     return _("已退回学校重新整改")
 
@@ -206,7 +205,7 @@ def finding_new(request):
                 school_id=values["school"],
                 facts=values["facts"],
                 requirement=values["requirement"],
-                due_on=optional_date(values["due_on"], "整改期限"),
+                due_on=form_date(values["due_on"], "整改期限"),
                 source=values["source"] or Finding.Source.INSPECTION,
                 metric=values["metric"],
                 period=values["period"],

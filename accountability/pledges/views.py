@@ -23,13 +23,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from students import scoping
-from students.errors import DomainError, InvalidInput, int_or_none, page_message
+from students.errors import DomainError, InvalidInput, form_date, int_or_none, page_message
 from students.models import Term
 from students.uploads import download
 
 from ..models import Pledge
 from ..models.pledges import PledgeKind
-from ..pages import optional_date
 from . import documents, selectors, services
 
 PAGE_SIZE = 50
@@ -217,7 +216,7 @@ def _record(request, pk: int) -> str:
     services.record_signature(
         user=request.user,
         pledge_id=pk,
-        signed_on=optional_date(request.POST.get("signed_on", ""), "签订日期"),
+        signed_on=form_date(request.POST.get("signed_on", ""), "签订日期"),
         scan=request.FILES.get("file"),
     )
     return "已登记签订日期和签字扫描件"

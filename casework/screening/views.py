@@ -10,8 +10,6 @@ Who sees what is decided by ``selectors`` (out of scope = 404); a refused action
 Chinese message on the page with what the user typed kept (a file must be chosen again).
 """
 
-import datetime as dt
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from students import scoping
-from students.errors import DomainError, InvalidInput, as_id, int_or_none, page_message
+from students.errors import DomainError, InvalidInput, as_id, form_date, int_or_none, page_message
 from students.uploads import download
 
 from .. import selectors as case_selectors
@@ -41,16 +39,6 @@ Suggestion = ScreenedChild.Suggestion
 
 
 # --- parsing ----------------------------------------------------------------------------------
-
-
-def _date(value: str, label: str) -> dt.date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{label}格式不正确,应为 年-月-日") from None
 
 
 def _days(value: str) -> int | None:
@@ -82,7 +70,7 @@ def _start_import(request, form: dict) -> ScreeningRun:
         user=request.user,
         upload=request.FILES.get("file"),
         title=form["title"],
-        cutoff_on=_date(form["cutoff_on"], "年龄计算截止日"),
+        cutoff_on=form_date(form["cutoff_on"], "年龄计算截止日"),
         absent_days=_days(form["absent_days"]),
     )
 
